@@ -1,0 +1,161 @@
+"""Turn one item's Markdown (a list item, a table row, an inline paragraph) into fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from tracker.model import Problem, Status
+from tracker.parse import values as v
+
+_LEAD_TAG_RE = re.compile(r"^\[\[([^\]]*)\]\(([^)\s]+)\)\]\s*")
+_LEAD_LINK_RE = re.compile(r"^\[([^\]]+)\]\(([^)\s]+)\)\s*[:\-–—]?\s*")
+_REFLIKE_RE = re.compile(
+    r"^(?:bug|issue|pr|ticket|jira|#)?\s*#?[\w-]*\d+$|^[A-Z][A-Z0-9]+-\d+$", re.IGNORECASE
+)
+_TRAILING_REFS_RE = re.compile(r"\s*[(\[]\s*(?:(?:#\d+|[\w.-]+/[\w.-]+#\d+|[A-Z]+-\d+|PR|issue)\s*,?\s*)+[)\]]\s*\.?\s*$")
+_DONE_NOTE_RE = re.compile(
+    r"\b(?:has been|have been|was|were|is now|are now|already)\s+(?:done|completed?|fixed|"
+    r"implemented|shipped|deployed|resolved|merged|set up|created)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Fields:
+    title: str
+    key_text: str
+    owners: list[str] = field(default_factory=list)
+    due: dt.date | None = None
+    due_text: str | None = None
+    status: Status | None = None
+    status_text: str | None = None
+    priority: str | None = None
+    tickets: list[str] = field(default_factory=list)
+    checkbox: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+
+def checkbox(md: str) -> tuple[str, Status | None, str | None]:
+    m = v._CHECKBOX_RE.match(md)
+    if not m:
+        return md, None, None
+    mark = m.group(1)
+    status: Status = "done" if mark in ("x", "X", "*", "✓", "✔") else (
+        "in_progress" if mark == "-" else "open"
+    )
+    return md[m.end() :], status, f"[{mark}]"
+
+
+def status_decorations(md: str) -> tuple[str, Status | None, str | None]:
+    """Remove DONE/[DONE]/**DONE**/(done)/✅ style decorations; return the status they state."""
+    status: Status | None = None
+    raw: str | None = None
+    for emoji, st in v._EMOJI_STATUS.items():
+        if emoji in md:
+            md = md.replace(emoji, " ")
+            if status is None:
+                status, raw = st, emoji
+    for rx in v._STATUS_DECOR_RES:
+        m = rx.search(md)
+        if not m:
+            continue
+        word = m.groupdict().get("w") or ""
+        st = v.status_from_word(word) if word.casefold() != "optional" else None
+        if word.casefold() == "optional":
+            continue
+        if st is None:
+            continue
+        if status is None:
+            status = st
+            raw = " ".join(m.group(0).strip().strip("*").split())
+        md = md[: m.start()] + " " + md[m.end() :]
+    return md, status, raw
+
+
+def _cleanup_title(text: str) -> str:
+    t = re.sub(r"\(\s*[,;]?\s*\)|\[\s*\]", "", text)
+    t = " ".join(t.split())
+    t = re.sub(r"\s+([,.;:!?])", r"\1", t)
+    t = t.strip(" \t-–—:;,|")
+    if t.endswith(("(", "[")):
+        t = t[:-1].rstrip()
+    return t
+
+
+def build(
+    md: str,
+    defs: dict[str, str],
+    known_owners: frozenset[str],
+    extra_md: list[str] | None = None,
+    line: int = 1,
+) -> Fields:
+    """Fields of one item. `extra_md` are its children and later paragraphs (for tickets)."""
+    problems: list[Problem] = []
+    md = md.strip()
+    md, st_box, st_box_raw = checkbox(md)
+    tickets: list[str] = []
+    # "(tracked: #412)" written back by this tool
+    for m in v._TRACKED_RE.finditer(md):
+        tickets.append(m.group(1))
+    md = v._TRACKED_RE.sub("", md)
+    # A leading link used as a tag: "[[UCOSP Proposal](url)] Do X", "[bug 123](url) Do X"
+    m = _LEAD_TAG_RE.match(md)
+    if m and md[m.end() :].strip():
+        tickets.append(v.clean_url(m.group(2)))
+        md = md[m.end() :]
+    else:
+        m = _LEAD_LINK_RE.match(md)
+        if m and _REFLIKE_RE.match(m.group(1).strip()) and len(md[m.end() :].split()) >= 2:
+            tickets.append(v.clean_url(m.group(2)))
+            md = md[m.end() :]
+    md, st_dec, st_dec_raw = status_decorations(md)
+    reduced, found = v.extract_tickets(md, defs)
+    for t in found:
+        if t not in tickets:
+            tickets.append(t)
+    for extra in extra_md or []:
+        _, more = v.extract_tickets(extra, defs)
+        for t in more:
+            if t not in tickets:
+                tickets.append(t)
+    text = v.visible_text(reduced)
+    text = _TRAILING_REFS_RE.sub("", text)
+    text, owners, key_text = v.extract_owners(text, known_owners)
+    text, due = v.extract_due(text)
+    text, priority = v.extract_priority(text)
+    title = _cleanup_title(text)
+    if not title:
+        title = _cleanup_title(v.visible_text(reduced)) or (tickets[0] if tickets else "")
+    key_text = _cleanup_title(key_text) if key_text is not None else title
+    if due.ambiguous:
+        problems.append(
+            Problem(
+                "PM005",
+                "warning",
+                f"ambiguous date '{due.text}': write it as YYYY-MM-DD",
+                line,
+            )
+        )
+    status = st_box
+    status_raw = st_box_raw
+    if st_dec is not None and (status is None or status == "open"):
+        status, status_raw = st_dec, st_dec_raw
+    return Fields(
+        title=title,
+        key_text=key_text or title,
+        owners=owners,
+        due=due.date,
+        due_text=due.text,
+        status=status,
+        status_text=status_raw,
+        priority=priority,
+        tickets=tickets,
+        checkbox=st_box is not None,
+        problems=problems,
+    )
+
+
+def note_says_done(md: str) -> bool:
+    return bool(_DONE_NOTE_RE.search(md))

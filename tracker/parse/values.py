@@ -1,0 +1,736 @@
+"""Field extraction from one item's Markdown: owners, status, due dates, priority, tickets, title.
+
+Everything here is pure and works on the inline Markdown of one item (a list item's text or a
+table cell), so the same rules apply to lists, tables and inline markers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from tracker.model import Status
+
+# --- links and ticket references -------------------------------------------------------------
+
+_URL_RE = re.compile(r"(?:https?|ftp)://[^\s<>`\"']+", re.IGNORECASE)
+_TRAILING_PUNCT = ".,;:!?)]}*_'\""
+_IMAGE_RE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
+_REF_DEF_RE = re.compile(r"^ {0,3}\[([^\]\n]+)\]:\s*<?(\S+?)>?(?:\s+.*)?$")
+_ISSUE_REF_RE = re.compile(
+    r"(?<![\w/&#.-])(?:([A-Za-z0-9][\w.-]*/[\w.-]+))?#(\d{1,7})\b(?![-\w])"
+)
+_JIRA_RE = re.compile(r"(?<![\w/-])([A-Z][A-Z]{1,9})-([1-9]\d{0,6})\b(?!-\w)")
+_JIRA_STOP = frozenset(
+    {
+        "CVE", "CWE", "GHSA", "RFC", "ISO", "UTF", "SHA", "SEV", "TLS", "SSL", "HTTP", "HTTPS",
+        "PR", "AES", "RSA", "IPV", "IP", "MD", "DNS", "API", "SLA", "SLO", "SLI", "RCA", "COVID",
+        "GPT", "ECDSA", "PEP", "NIST", "OWASP", "IEEE", "PCI", "SOC", "SHA", "CPU", "GPU", "EC",
+        "US", "EU", "UK", "UTC", "GMT", "PST", "PDT", "EST", "EDT", "CET", "CEST", "KB", "MB",
+        "GB", "TB", "BUG", "STEP", "PHASE", "STAGE", "TIER", "LEVEL", "ITEM", "WEEK", "Q",
+    }
+)
+_BUG_RE = re.compile(r"\b[Bb]ug\s*#?\s*(\d{3,9})\b")
+_TRACKED_RE = re.compile(r"\s*\(tracked:\s*([^()\s]+)\)")
+_LOCAL_REF_RE = re.compile(r"\blocal:\d+\b")
+
+
+def clean_url(url: str) -> str:
+    """Strip the punctuation that prose puts after a URL, and a trailing slash."""
+    while url and url[-1] in _TRAILING_PUNCT:
+        if url[-1] == ")" and url.count("(") >= url.count(")"):
+            break
+        url = url[:-1]
+    return url.rstrip("/") if url.count("/") > 3 else url
+
+
+def reference_definitions(lines: list[str]) -> dict[str, str]:
+    """Collect `[label]: url` definitions of a document (labels case-folded, as CommonMark does)."""
+    defs: dict[str, str] = {}
+    for line in lines:
+        if "]:" not in line:
+            continue
+        m = _REF_DEF_RE.match(line)
+        if m:
+            defs.setdefault(_norm_label(m.group(1)), m.group(2))
+    return defs
+
+
+def _norm_label(label: str) -> str:
+    return " ".join(label.split()).casefold()
+
+
+@dataclass
+class _Links:
+    text: str  # markdown with links replaced by their text
+    targets: list[str] = field(default_factory=list)
+
+
+def _find_closing(s: str, start: int, open_ch: str, close_ch: str) -> int:
+    """Index of the bracket closing the one at `start`, honouring nesting and escapes; -1 if none."""
+    depth = 0
+    i = start
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "`":
+            j = s.find("`", i + 1)
+            if j == -1:
+                i += 1
+                continue
+            i = j + 1
+            continue
+        if c == open_ch:
+            depth += 1
+        elif c == close_ch:
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _replace_links(md: str, defs: dict[str, str]) -> _Links:
+    """Replace inline, reference and shortcut links by their text; collect their targets."""
+    md = _IMAGE_RE.sub("", md)
+    out: list[str] = []
+    targets: list[str] = []
+    i = 0
+    n = len(md)
+    while i < n:
+        c = md[i]
+        if c == "\\" and i + 1 < n:
+            out.append(md[i : i + 2])
+            i += 2
+            continue
+        if c == "<":
+            m = re.match(r"<((?:https?|ftp)://[^>\s]+)>", md[i:])
+            if m:
+                targets.append(m.group(1))
+                out.append(m.group(1))
+                i += m.end()
+                continue
+        if c == "`":
+            j = md.find("`", i + 1)
+            if j != -1:
+                out.append(md[i : j + 1])
+                i = j + 1
+                continue
+        if c == "[":
+            close = _find_closing(md, i, "[", "]")
+            if close != -1:
+                inner = md[i + 1 : close]
+                after = md[close + 1 : close + 2]
+                if after == "(":
+                    end = _find_closing(md, close + 1, "(", ")")
+                    if end != -1:
+                        dest = md[close + 2 : end].strip()
+                        dest = dest.split()[0] if dest.split() else ""
+                        dest = dest.strip("<>")
+                        inner_links = _replace_links(inner, defs)
+                        targets.extend(inner_links.targets)
+                        if dest:
+                            targets.append(dest)
+                        out.append(inner_links.text)
+                        i = end + 1
+                        continue
+                if after == "[":
+                    end = md.find("]", close + 2)
+                    if end != -1:
+                        label = md[close + 2 : end] or inner
+                        dest = defs.get(_norm_label(label))
+                        if dest is not None:
+                            inner_links = _replace_links(inner, defs)
+                            targets.extend(inner_links.targets)
+                            targets.append(dest)
+                            out.append(inner_links.text)
+                            i = end + 1
+                            continue
+                dest = defs.get(_norm_label(inner))
+                if dest is not None and not inner.startswith("^"):
+                    targets.append(dest)
+                    out.append(inner)
+                    i = close + 1
+                    continue
+        out.append(c)
+        i += 1
+    return _Links("".join(out), targets)
+
+
+def extract_tickets(md: str, defs: dict[str, str]) -> tuple[str, list[str]]:
+    """Return (markdown with link syntax reduced to text, ticket references in order)."""
+    links = _replace_links(md, defs)
+    tickets: list[str] = []
+    seen: set[str] = set()
+
+    def add(ref: str) -> None:
+        if ref and ref not in seen:
+            seen.add(ref)
+            tickets.append(ref)
+
+    for t in links.targets:
+        if t.startswith(("http://", "https://", "ftp://", "HTTP://", "HTTPS://")):
+            add(clean_url(t))
+        elif _LOCAL_REF_RE.fullmatch(t) or re.fullmatch(r"#\d+|[A-Z][A-Z0-9]+-\d+", t):
+            add(t)
+    # Only text outside link texts counts for bare references: blank out the link texts.
+    bare = _blank_link_texts(md, defs)
+    bare = _blank_code(bare)
+    for m in _URL_RE.finditer(bare):
+        add(clean_url(m.group(0)))
+    bare_no_urls = _URL_RE.sub(" ", bare)
+    for m in _LOCAL_REF_RE.finditer(bare_no_urls):
+        add(m.group(0))
+    for m in _ISSUE_REF_RE.finditer(bare_no_urls):
+        add(f"{m.group(1)}#{m.group(2)}" if m.group(1) else f"#{m.group(2)}")
+    for m in _JIRA_RE.finditer(bare_no_urls):
+        if m.group(1) not in _JIRA_STOP:
+            add(m.group(0))
+    for m in _BUG_RE.finditer(bare_no_urls):
+        add(f"bug {m.group(1)}")
+    return links.text, tickets
+
+
+def _blank_link_texts(md: str, defs: dict[str, str]) -> str:
+    """Markdown with every link (text and target) replaced by spaces, other text kept."""
+    md = _IMAGE_RE.sub("", md)
+    out = list(md)
+    i = 0
+    n = len(md)
+    while i < n:
+        if md[i] == "\\":
+            i += 2
+            continue
+        if md[i] == "[":
+            close = _find_closing(md, i, "[", "]")
+            if close == -1:
+                i += 1
+                continue
+            after = md[close + 1 : close + 2]
+            end = -1
+            if after == "(":
+                end = _find_closing(md, close + 1, "(", ")")
+            elif after == "[":
+                end = md.find("]", close + 2)
+            elif _norm_label(md[i + 1 : close]) in defs:
+                end = close
+            if end != -1:
+                for k in range(i, end + 1):
+                    out[k] = " "
+                i = end + 1
+                continue
+        elif md[i] == "<":
+            m = re.match(r"<(?:https?|ftp)://[^>\s]+>", md[i:])
+            if m:
+                for k in range(i, i + m.end()):
+                    out[k] = " "
+                i += m.end()
+                continue
+        i += 1
+    return "".join(out)
+
+
+def _blank_code(md: str) -> str:
+    return re.sub(r"`[^`\n]*`", lambda m: " " * len(m.group(0)), md)
+
+
+# --- visible text ------------------------------------------------------------------------------
+
+_EMPH_RE = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EM1_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+_EM2_RE = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
+_STRIKE_RE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+_CODE_RE = re.compile(r"`+([^`]*)`+")
+_HTML_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_ESCAPE_RE = re.compile(r"\\([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+
+
+def visible_text(md: str) -> str:
+    """Markdown (links already reduced) to plain text: emphasis, code ticks, tags removed."""
+    s = _CODE_RE.sub(lambda m: m.group(1).strip(), md)
+    s = _HTML_TAG_RE.sub("", s)
+    for _ in range(3):
+        s2 = _EMPH_RE.sub(r"\2", s)
+        s2 = _STRIKE_RE.sub(r"\1", s2)
+        s2 = _EM1_RE.sub(r"\1", s2)
+        s2 = _EM2_RE.sub(r"\1", s2)
+        if s2 == s:
+            break
+        s = s2
+    s = _ESCAPE_RE.sub(r"\1", s)
+    s = s.replace("**", "")
+    return " ".join(s.split())
+
+
+def normalise_text(text: str) -> str:
+    """The form of a title that item keys hash: case, spacing and punctuation folded."""
+    s = visible_text(text).casefold()
+    s = re.sub(r"[^\w]+", " ", s)
+    return " ".join(s.split())
+
+
+# --- status ------------------------------------------------------------------------------------
+
+_STATUS_WORDS: dict[str, Status] = {
+    "done": "done",
+    "completed": "done",
+    "complete": "done",
+    "fixed": "done",
+    "resolved": "done",
+    "closed": "done",
+    "shipped": "done",
+    "merged": "done",
+    "already done": "done",
+    "in progress": "in_progress",
+    "in-progress": "in_progress",
+    "inprogress": "in_progress",
+    "ongoing": "in_progress",
+    "doing": "in_progress",
+    "wip": "in_progress",
+    "started": "in_progress",
+    "in review": "in_progress",
+    "won't do": "dropped",
+    "wont do": "dropped",
+    "won't fix": "dropped",
+    "wontfix": "dropped",
+    "dropped": "dropped",
+    "cancelled": "dropped",
+    "canceled": "dropped",
+    "abandoned": "dropped",
+    "failed": "dropped",
+    "not planned": "dropped",
+    "obsolete": "dropped",
+    "todo": "open",
+    "to do": "open",
+    "open": "open",
+    "not started": "open",
+    "pending": "open",
+    "planned": "open",
+    "new": "open",
+    "blocked": "open",
+}
+_STATUS_ALT = "|".join(
+    re.escape(w).replace(r"\ ", r"[\s-]?") for w in sorted(_STATUS_WORDS, key=len, reverse=True)
+)
+_CHECKBOX_RE = re.compile(r"^\[([ xX*✓✔-]?)\]\s*")
+_STATUS_DECOR_RES: tuple[re.Pattern[str], ...] = (
+    # **DONE**, **(Done as of 2021-06-30)**, [DONE], (done), (Done during this incident)
+    re.compile(
+        r"\*\*\(?\s*(?P<w>" + _STATUS_ALT + r")\b(?P<rest>[^*()\n]{0,60})\)?:?\s*\*\*:?",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\[\s*(?P<w>" + _STATUS_ALT + r")\s*\](?!\()", re.IGNORECASE),
+    re.compile(
+        r"\(\s*(?P<w>" + _STATUS_ALT + r")\b(?P<rest>(?:\s+(?:as\s+of|on|in|during|since|at|by)"
+        r"\b[^()\n]{0,60})?)\s*\)",
+        re.IGNORECASE,
+    ),
+    re.compile(r"^(?P<w>DONE|TODO|DOING|WIP|IN PROGRESS|WONTFIX|DROPPED|BLOCKED)\b\s*[:\-–—]?\s*"),
+    re.compile(r"\s[-–—:]\s*(?P<w>DONE|TODO|DOING|WIP|IN PROGRESS|WONTFIX|DROPPED)\s*\.?$"),
+    re.compile(r"\((?P<w>optional),[^()]*\)", re.IGNORECASE),
+)
+_EMOJI_STATUS: dict[str, Status] = {
+    "✅": "done",
+    "✔️": "done",
+    "✔": "done",
+    "☑️": "done",
+    "☑": "done",
+    "🚧": "in_progress",
+    "⏳": "in_progress",
+    "🔄": "in_progress",
+    "❌": "dropped",
+}
+
+
+def status_from_word(word: str) -> Status | None:
+    w = " ".join(word.strip().strip("*_[]().:").replace("-", " ").split()).casefold()
+    w = w.replace("’", "'")
+    if w in _STATUS_WORDS:
+        return _STATUS_WORDS[w]
+    if w.replace(" ", "") in _STATUS_WORDS:
+        return _STATUS_WORDS[w.replace(" ", "")]
+    return None
+
+
+def status_from_cell(text: str) -> tuple[Status | None, str | None]:
+    """Status from a Status column cell: the first word or emoji that names a state."""
+    t = visible_text(text).strip()
+    if not t:
+        return None, None
+    for emoji, st in _EMOJI_STATUS.items():
+        if emoji in t:
+            return st, t
+    st = status_from_word(t)
+    if st:
+        return st, t
+    m = re.match(r"[A-Za-z' -]{2,20}", t)
+    if m:
+        st = status_from_word(m.group(0))
+        if st:
+            return st, t
+    return None, t
+
+
+def status_from_heading(text: str) -> Status | None:
+    """A heading or bold pseudo-heading that states the status of what is under it."""
+    t = text.casefold()
+    if re.search(r"\b(completed?|done|finished|shipped|resolved)\b", t) and not re.search(
+        r"\b(?:be|get|gets|to|not|not yet|before)\s+(?:done|completed?|finished|resolved)\b", t
+    ):
+        return "done"
+    if re.search(r"\b(in progress|ongoing|underway|started)\b", t):
+        return "in_progress"
+    if re.search(r"\b(won'?t do|dropped|cancell?ed|abandoned|not planned)\b", t):
+        return "dropped"
+    return None
+
+
+# --- owners ------------------------------------------------------------------------------------
+
+_NOT_NAMES = frozenset(
+    """we i you they he she it this that these those the a an our someone somebody everyone
+    everybody nobody anyone all each both team teams who what when where which why how there
+    here also then next first second finally additionally eventually ideally note notes update
+    fix add remove improve investigate ensure make create document consider review check
+    action actions item items owner owners due status ticket priority todo done bug issue
+    monitoring alerting alert alerts follow followup follow-up immediate short long medium
+    term impact summary background context timeline cause root detection resolution
+    mitigation prevention lessons what why long-term short-term p0 p1 p2 p3 p4 sev1 sev2 sev3
+    high medium low critical optional maybe later tbd n/a none""".split()
+)
+_NAME_TOKEN = r"@?[A-Z][\w.'’-]{0,30}|@[\w.-]{1,39}"
+_SUBJECT_RE = re.compile(
+    rf"^(?P<names>(?:{_NAME_TOKEN})(?:\s*(?:,|\band\b|&|\+)\s*(?:{_NAME_TOKEN}))*)"
+    r"\s+(?P<verb>to|will|should|shall|must|needs? to|is going to|are going to)\b"
+)
+_PREFIX_BRACKET_RE = re.compile(r"^\[(?P<o>[@\w.\- ]{1,40}?)\??\]\s*(?![(\[:])")
+_PREFIX_PAREN_RE = re.compile(r"^\((?P<o>[@\w.\-, /&+]{1,80}?)\)\s+")
+_PREFIX_COLON_RE = re.compile(
+    rf"^(?P<o>(?:{_NAME_TOKEN})(?:\s*(?:\+|&|,|\band\b|/)\s*(?:{_NAME_TOKEN}))*)\s*:\s+"
+)
+_LABEL_WORDS = r"(?:due|deadline|eta|target|priority|status|by|ticket|type)\b"
+_OWNER_LABEL_RE = re.compile(
+    r"(?:^|[\s(\[;,.—–-])\**(?:owners?|assignees?|dri|responsible|who)\**\s*:\s*\**"
+    r"(?P<o>@?[\w.\-]+(?:\s+(?!" + _LABEL_WORDS + r")[A-Z][\w.\-]*)?"
+    r"(?:\s*(?:,|&|\+|\band\b|/)\s*@?[\w.\-]+(?:\s+(?!" + _LABEL_WORDS + r")[A-Z][\w.\-]*)?)*)\**\)?",
+    re.IGNORECASE,
+)
+_TRAILING_HANDLE_RE = re.compile(
+    r"\s*[(\[—–-]*\s*(?P<o>@[\w.-]{1,39}(?:\s*(?:,|&|and)\s*@[\w.-]{1,39})*)\s*[)\]]?\s*\.?$"
+)
+_LEADING_HANDLE_RE = re.compile(r"^(?P<o>@[\w.-]{1,39}(?:\s*(?:,|&|and|\+)\s*@[\w.-]{1,39})*)\s*[:\-–—]?\s+")
+
+
+def split_owners(text: str) -> list[str]:
+    """An Owner cell or owner phrase to a list of owners, as written, without leading @."""
+    t = visible_text(text)
+    parts = re.split(r"\s*(?:,|;|&|\+|/|\band\b|\n)\s*", t)
+    owners: list[str] = []
+    for p in parts:
+        p = p.strip().strip("*_`[]()").strip()
+        p = p.rstrip("?").strip()
+        if p.startswith("@"):
+            p = p[1:]
+        if p and p not in owners and p.casefold() not in {"-", "—", "n/a"}:
+            owners.append(p)
+    return owners
+
+
+# Words that start imperative items ("Speak to X", "Move to Y") or name roles, never a person.
+_NOT_SINGLE_OWNERS = frozenset(
+    """add adjust agree align allow alert apply ask assign audit automate backfill backport block
+    build bump change check clarify clean close communicate configure confirm connect consider
+    convert create decide define delete deploy deprecate design detect disable document drop
+    enable enforce ensure escalate establish evaluate expand explore export extend find fix
+    follow force get give go hand handle implement import improve increase introduce
+    investigate keep limit link list look lower make mark merge migrate monitor move notify
+    open page pin plan point port post prepare prevent publish push reach read rebuild
+    reduce refactor reach release remind remove rename replace report request require
+    restore restrict retire return review revisit revoke roll rotate run scale schedule
+    send set share ship speak split start stop switch talk test track train turn update
+    upgrade use validate verify wire write leads managers engineers owners developers devs
+    teams sre sres ops oncall on-call everyone someone nobody anyone customers users""".split()
+)
+
+
+def _is_name(token: str, known: frozenset[str]) -> bool:
+    tok = token.strip()
+    if not tok:
+        return False
+    if tok.startswith("@"):
+        return True
+    bare = tok.rstrip("?")
+    if bare.casefold() in known:
+        return True
+    if bare.casefold() in _NOT_NAMES:
+        return False
+    if re.search(r"(ing|tion|ment|ity|ness|ance|ence|ship|ed|ly)$", bare):
+        return False
+    return bool(re.fullmatch(r"[A-Z][a-z'’.-]{1,20}(?:[A-Z][a-z]+)?|[a-z][a-z0-9_-]{1,20}", bare))
+
+
+def _names_ok(names: list[str], known: frozenset[str], allow_lower: bool) -> bool:
+    if not names:
+        return False
+    for n in names:
+        if not _is_name(n, known):
+            return False
+        if not allow_lower and n[0].islower() and n.casefold() not in known:
+            return False
+    return True
+
+
+def extract_owners(
+    text: str, known: frozenset[str] = frozenset()
+) -> tuple[str, list[str], str | None]:
+    """Find owners written in an item's visible text.
+
+    Returns (title text without the owner decoration, owners, text to hash for the item key when
+    it differs from the title: a sentence subject stays in the title but not in the key).
+    """
+    t = text
+    m = _PREFIX_BRACKET_RE.match(t)
+    if m and not status_from_word(m.group("o")) and " " not in m.group("o").strip():
+        cand = split_owners(m.group("o"))
+        if cand and not re.fullmatch(r"\d+\w*", cand[0]) and not re.fullmatch(r"P\d", cand[0]):
+            return t[m.end() :], cand, None
+    m = _PREFIX_PAREN_RE.match(t)
+    if m and not status_from_word(m.group("o")):
+        cand = split_owners(m.group("o"))
+        if cand and all(len(c.split()) <= 3 for c in cand):
+            return t[m.end() :], cand, None
+    m = _LEADING_HANDLE_RE.match(t)
+    if m:
+        return t[m.end() :], split_owners(m.group("o")), None
+    m = _PREFIX_COLON_RE.match(t)
+    if m:
+        cand = re.split(r"\s*(?:\+|&|,|\band\b|/)\s*", m.group("o"))
+        if _names_ok(cand, known, allow_lower=False) and len(cand[0]) <= 24:
+            return t[m.end() :], split_owners(m.group("o")), None
+    m = _OWNER_LABEL_RE.search(t)
+    if m:
+        owners = split_owners(m.group("o"))
+        t = (t[: m.start()] + t[m.end() :]).strip()
+        t = re.sub(r"\s*[(\[]\s*[)\]]", "", t)
+        return t, owners, None
+    m = _TRAILING_HANDLE_RE.search(t)
+    if m and m.start() > 0:
+        return t[: m.start()], split_owners(m.group("o")), None
+    return _subject_owners(t, known)
+
+
+def _subject_owners(t: str, known: frozenset[str]) -> tuple[str, list[str], str | None]:
+    """ "Ed and Caroline to ...", "Hypha will ...", also after a bold title: "Title: Ed to ..." """
+    m = _SUBJECT_RE.match(t)
+    head = ""
+    if not m:
+        h = re.match(r"^([^:]{2,100}):\s+", t)
+        if h:
+            head = h.group(0)
+            m = _SUBJECT_RE.match(t[h.end() :])
+    if m:
+        cand = re.split(r"\s*(?:\+|&|,|\band\b)\s*", m.group("names"))
+        verb = m.group("verb")
+        # "X to ..." is also how imperatives read ("Migrate to ...", "Speak to ..."): one plain
+        # capitalised word before "to" is an owner only when config knows it or it is a handle.
+        single_to_ok = (
+            len(cand) > 1
+            or cand[0].startswith("@")
+            or cand[0].casefold() in known
+            or cand[0].casefold() not in _NOT_SINGLE_OWNERS
+        )
+        if _names_ok(cand, known, allow_lower=False) and (verb != "to" or single_to_ok):
+            # The subject stays in the title: "Ed and Caroline to write the runbook" reads well.
+            return t, split_owners(m.group("names")), head + t[len(head) + m.end() :]
+    return t, [], None
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("dec", "december"),
+        ]
+    )
+    for m in names
+}
+_MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_ISO_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b")
+_MDY_RE = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
+_DMY_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_ALT})\.?,?\s+(\d{{4}})\b", re.I)
+_NUMERIC_RE = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")
+_YMD_SLASH_RE = re.compile(r"\b(\d{4})/(\d{1,2})/(\d{1,2})\b")
+_VAGUE_RE = re.compile(
+    r"(?:\b(?:end\s+of\s+|by\s+|in\s+|during\s+(?:the\s+)?)?(?:Q[1-4]|H[12])(?:\s*(?:FY)?\s*'?\d{2,4})?"
+    r"(?:\s*[-–—to]+\s*(?:Q[1-4]|H[12])(?:\s*'?\d{2,4})?)?\b"
+    r"|\bnext\s+(?:\d+\s+)?(?:days?|weeks?|months?|quarter|sprint|release)\b"
+    r"|\b(?:this|next|end\s+of(?:\s+the)?)\s+(?:week|month|quarter|sprint|year)\b"
+    r"|\bwithin\s+\d+\s+(?:days?|weeks?|months?)\b"
+    r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+(?:"
+    + _MONTH_ALT
+    + r")\.?\s+\d{1,2}\b"
+    r"|\basap\b)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class DateParse:
+    date: dt.date | None
+    text: str | None
+    ambiguous: bool = False
+    span: tuple[int, int] | None = None
+
+
+def _mkdate(y: int, m: int, d: int) -> dt.date | None:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def parse_date(text: str) -> DateParse:
+    """The first date in `text`: exact, ambiguous (06/07/2026) or vague ("Q3", "next 2 weeks")."""
+    t = text.strip()
+    if not t:
+        return DateParse(None, None)
+    best: tuple[int, DateParse] | None = None
+    for rx, order in ((_ISO_RE, "ymd"), (_MDY_RE, "mdy"), (_DMY_RE, "dmy"), (_YMD_SLASH_RE, "ymd")):
+        m = rx.search(t)
+        if not m:
+            continue
+        if order == "ymd":
+            d = _mkdate(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        elif order == "mdy":
+            d = _mkdate(int(m.group(3)), _MONTHS[m.group(1).casefold()], int(m.group(2)))
+        else:
+            d = _mkdate(int(m.group(3)), _MONTHS[m.group(2).casefold()], int(m.group(1)))
+        cand = DateParse(d, None if d else m.group(0), span=m.span())
+        if best is None or m.start() < best[0]:
+            best = (m.start(), cand)
+    if best:
+        return best[1]
+    m = _NUMERIC_RE.search(t)
+    if m:
+        a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        dmy, mdy = _mkdate(y, b, a), _mkdate(y, a, b)
+        if dmy and mdy and dmy != mdy:
+            return DateParse(None, m.group(0), ambiguous=True, span=m.span())
+        d = dmy or mdy
+        return DateParse(d, None if d else m.group(0), span=m.span())
+    m = _VAGUE_RE.search(t)
+    if m:
+        return DateParse(None, m.group(0).strip(), span=m.span())
+    return DateParse(None, None)
+
+
+_DUE_LABEL_RE = re.compile(
+    r"[(\[]?\s*\**(?:due(?:\s+date)?|deadline|eta|target(?:\s+date)?|by)\**\s*[:\-]?\s*\**\s*",
+    re.IGNORECASE,
+)
+
+
+_HORIZON_RE = re.compile(
+    r"\s*\b(?:in|during|by|before|until|end of|within)\s+(?:the\s+)?(?:(?:Q[1-4]|H[12])(?:\s*(?:FY)?\s*'?\d{2,4})?"
+    r"(?:\s+(?:sprints?|planning|cycle|timeframe|time frame))?"
+    r"|next\s+(?:\d+\s+)?(?:days?|weeks?|months?|quarter|sprint|release)"
+    r"|\d+\s+(?:days?|weeks?|months?))\b",
+    re.IGNORECASE,
+)
+
+
+def extract_due(text: str) -> tuple[str, DateParse]:
+    """A due date written inside an item ("Due: 2026-06-01", "(due Jun 20, 2026)", "in H1")."""
+    cut, p = _extract_labelled_due(text)
+    if p.date or p.text:
+        return cut, p
+    m = _HORIZON_RE.search(text)
+    if m:
+        phrase = m.group(0).strip()
+        rest = text[m.end() :]
+        if not rest.strip(" .;,)"):
+            return text[: m.start()].rstrip(" ,;—–-"), DateParse(None, phrase)
+        return text, DateParse(None, phrase)
+    return text, p
+
+
+def _extract_labelled_due(text: str) -> tuple[str, DateParse]:
+    for m in _DUE_LABEL_RE.finditer(text):
+        word = m.group(0).strip("([ *").split()[0].rstrip(":-*").casefold() if m.group(0).strip(
+            "([ *"
+        ) else ""
+        rest = text[m.end() :]
+        p = parse_date(rest[:60])
+        if not (p.date or p.text) or p.span is None or p.span[0] > 2:
+            continue
+        if word == "by" and not (p.date or p.ambiguous or (p.text and _VAGUE_RE.match(p.text))):
+            continue
+        end = m.end() + p.span[1]
+        tail = text[end:]
+        close = re.match(r"\s*\**\s*[)\]]", tail)
+        start = m.start()
+        if close and text[start] in "([":
+            end += close.end()
+        elif text[start] in "([":
+            start += 1
+        cut = (text[:start].rstrip(" ,;—–-") + " " + text[end:].lstrip(" ,;.")).strip()
+        if word == "by":
+            cut = text  # "by Q3" reads as part of the sentence; keep it in the title
+        return cut, p
+    return text, DateParse(None, None)
+
+
+# --- priority and type -------------------------------------------------------------------------
+
+_PRIO_RE = re.compile(r"(?:^|[\s(\[])(?:priority\s*:?\s*)?(P[0-4])(?=$|[\s)\]:,.])", re.IGNORECASE)
+_PRIO_WORD_RE = re.compile(
+    r"[(\[]\s*(?:priority\s*:?\s*)?(critical|high|medium|low)(?:\s+priority)?\s*[)\]]"
+    r"|\bpriority\s*:\s*(critical|high|medium|low|P[0-4])\b",
+    re.IGNORECASE,
+)
+
+
+def normalise_priority(text: str) -> str | None:
+    t = visible_text(text).strip().casefold()
+    if not t:
+        return None
+    m = re.fullmatch(r"p\s*([0-4])\b.*", t)
+    if m:
+        return f"P{m.group(1)}"
+    for w, norm in (("critical", "Critical"), ("highest", "Critical"), ("urgent", "Critical"),
+                    ("high", "High"), ("medium", "Medium"), ("normal", "Medium"),
+                    ("low", "Low"), ("lowest", "Low")):
+        if t.startswith(w):
+            return norm
+    m = re.fullmatch(r"([0-4])", t)
+    if m:
+        return f"P{m.group(1)}"
+    return None
+
+
+def extract_priority(text: str) -> tuple[str, str | None]:
+    m = _PRIO_WORD_RE.search(text)
+    if m:
+        word = m.group(1) or m.group(2)
+        return (text[: m.start()] + text[m.end() :]).strip(), normalise_priority(word)
+    m = _PRIO_RE.search(text)
+    if m:
+        start = m.start(1)
+        end = m.end(1)
+        before = text[:start]
+        if before.rstrip().endswith(("(", "[")) and text[end:].lstrip().startswith((")", "]")):
+            start = before.rstrip().rfind(before.rstrip()[-1])
+            end = end + text[end:].find(text[end:].lstrip()[0]) + 1
+        cut = (text[:start] + text[end:]).strip()
+        cut = re.sub(r"^[:\-–—]\s*", "", cut)
+        return cut, f"P{m.group(1)[1]}"
+    return text, None
