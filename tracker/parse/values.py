@@ -329,7 +329,7 @@ _STATUS_DECOR_RES: tuple[re.Pattern[str], ...] = (
         r"\b[^()\n]{0,60})?)\s*\)",
         re.IGNORECASE,
     ),
-    re.compile(r"^(?P<w>DONE|TODO|DOING|WIP|IN PROGRESS|WONTFIX|DROPPED|BLOCKED)\b\s*[:\-–—]?\s*"),
+    re.compile(r"^(?P<w>DONE|TODO|DOING|WIP|IN PROGRESS|ONGOING|WONTFIX|DROPPED|BLOCKED|CANCELLED|FAILED)\b\s*[:\-–—]?\s*"),
     re.compile(r"\s[-–—:]\s*(?P<w>DONE|TODO|DOING|WIP|IN PROGRESS|WONTFIX|DROPPED)\s*\.?$"),
     re.compile(r"\((?P<w>optional),[^()]*\)", re.IGNORECASE),
 )
@@ -499,7 +499,7 @@ def extract_owners(
         if cand and not re.fullmatch(r"\d+\w*", cand[0]) and not re.fullmatch(r"P\d", cand[0]):
             return t[m.end() :], cand, None
     m = _PREFIX_PAREN_RE.match(t)
-    if m and not status_from_word(m.group("o")):
+    if m and not status_from_word(m.group("o")) and not normalise_priority(m.group("o")):
         cand = split_owners(m.group("o"))
         if cand and all(len(c.split()) <= 3 for c in cand):
             return t[m.end() :], cand, None
