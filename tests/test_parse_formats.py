@@ -29,7 +29,12 @@ def one(text: str) -> ActionItem:
 
 def test_front_matter_metadata_and_id() -> None:
     pm = parse("---\nid: PM-7\ntitle: DB down\ndate: 2026-06-15\nseverity: SEV1\n---\n# Other\n")
-    assert (pm.id, pm.title, pm.date, pm.severity) == ("PM-7", "DB down", dt.date(2026, 6, 15), "SEV1")
+    assert (pm.id, pm.title, pm.date, pm.severity) == (
+        "PM-7",
+        "DB down",
+        dt.date(2026, 6, 15),
+        "SEV1",
+    )
 
 
 def test_header_lines_and_h1() -> None:
@@ -140,7 +145,11 @@ def test_seed_table() -> None:
     )
     a, b = items(doc)
     assert (a.title, a.owners, a.due, a.tickets, a.line) == (
-        "Add alert", ("ann",), dt.date(2026, 7, 1), ("#12",), 5,
+        "Add alert",
+        ("ann",),
+        dt.date(2026, 7, 1),
+        ("#12",),
+        5,
     )
     assert (b.owners, b.due, b.source) == (("bob", "cy"), dt.date(2026, 6, 20), "table")
 
@@ -157,8 +166,10 @@ def test_seed_table() -> None:
 def test_table_header_synonyms(header: str) -> None:
     cols = header.count("|") - 1
     delim = "|" + ":-|" * cols
-    row = "| Add alert | ann | 2026-07-01 | OPS-7 |" if "Type" not in header else (
-        "| Add alert | prevent | ann | OPS-7 |"
+    row = (
+        "| Add alert | ann | 2026-07-01 | OPS-7 |"
+        if "Type" not in header
+        else ("| Add alert | prevent | ann | OPS-7 |")
     )
     item = one(f"## Action items\n{header}\n{delim}\n{row}\n")
     assert item.title == "Add alert"
@@ -181,10 +192,7 @@ def test_irregular_delimiter_row_still_reads_the_table() -> None:
 
 
 def test_escaped_pipes_and_code_span_pipes_stay_in_the_cell() -> None:
-    doc = (
-        "## Action items\n| Item | Owner |\n|---|---|\n"
-        "| Split `a|b` and a \\| b | ann |\n"
-    )
+    doc = "## Action items\n| Item | Owner |\n|---|---|\n| Split `a|b` and a \\| b | ann |\n"
     item = one(doc)
     assert item.title == "Split a|b and a | b"
     assert item.owners == ("ann",)
@@ -401,7 +409,11 @@ def test_ticket_reference_forms() -> None:
         "https://example.com/t/9. CVE-2021-29492 SEV-1\n"
     )
     assert one(doc).tickets == (
-        "https://example.com/t/9", "#12", "acme/infra#34", "OPS-56", "bug 1234567",
+        "https://example.com/t/9",
+        "#12",
+        "acme/infra#34",
+        "OPS-56",
+        "bug 1234567",
     )
 
 
@@ -419,7 +431,10 @@ def test_link_text_reference_counts_once() -> None:
 
 def test_whole_item_is_a_link() -> None:
     item = one("## Action items\n- [Document the guide.](https://github.com/o/r/issues/153)\n")
-    assert (item.title, item.tickets) == ("Document the guide.", ("https://github.com/o/r/issues/153",))
+    assert (item.title, item.tickets) == (
+        "Document the guide.",
+        ("https://github.com/o/r/issues/153",),
+    )
 
 
 def test_leading_tracking_link_is_a_tag() -> None:
@@ -450,7 +465,10 @@ def test_inline_markers(para: str, status: str) -> None:
     doc = f"# T\n\n## Lessons\n\nSome prose.\n\n{para}\n\nMore prose.\n"
     item = one(doc)
     assert (item.title, item.status, item.source, item.line) == (
-        "create a mailing list.", status, "inline", 7,
+        "create a mailing list.",
+        status,
+        "inline",
+        7,
     )
 
 
@@ -463,7 +481,9 @@ def test_inline_marker_mid_paragraph_is_not_an_item() -> None:
 
 def test_keys_ignore_order_emphasis_status_and_owner() -> None:
     a = items("## Action items\n- [ ] Add *disk* alert. Owner: @ann\n- Fix pool\n")
-    b = items("## Action items\n- Fix   pool\n- [x] Add **disk** alert. Owner: @bob (tracked: #4)\n")
+    b = items(
+        "## Action items\n- Fix   pool\n- [x] Add **disk** alert. Owner: @bob (tracked: #4)\n"
+    )
     assert {i.key for i in a} == {i.key for i in b}
 
 

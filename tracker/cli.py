@@ -123,6 +123,7 @@ def parse_cmd(state: _State, paths: tuple[str, ...], fmt: str) -> None:
     pms = _parse_all(state, paths)
     if fmt == "json":
         click.echo(json.dumps({"postmortems": [pm.to_json() for pm in pms]}, ensure_ascii=False))
+        _err.print(f"{sum(len(p.items) for p in pms)} action items in {len(pms)} postmortems")
         return
     out = Console(highlight=False, soft_wrap=True)
     for pm in pms:
@@ -265,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
     except SystemExit:
         raise
-    except Exception as exc:  # noqa: BLE001 - the top-level handler reports every surprise
+    except Exception as exc:
         if verbose:
             traceback.print_exc()
         _err.print(

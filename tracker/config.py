@@ -20,9 +20,35 @@ DEFAULT_CONFIG_NAME = ".tracker.yml"
 DEFAULT_PATHS = ("postmortems/**/*.md", "docs/postmortems/**/*.md")
 DEFAULT_EXCLUDE = ("**/TEMPLATE.md", "**/template.md", "**/_template*.md", "**/*-template.md")
 DEFAULT_PLACEHOLDER_OWNERS = (
-    "tbd", "tba", "tbc", "todo", "team", "the team", "everyone", "everybody", "all", "ops",
-    "sre", "devops", "eng", "engineering", "someone", "somebody", "anyone", "nobody", "n/a",
-    "na", "none", "unknown", "unassigned", "?", "-", "oncall", "on-call", "us", "we",
+    "tbd",
+    "tba",
+    "tbc",
+    "todo",
+    "team",
+    "the team",
+    "everyone",
+    "everybody",
+    "all",
+    "ops",
+    "sre",
+    "devops",
+    "eng",
+    "engineering",
+    "someone",
+    "somebody",
+    "anyone",
+    "nobody",
+    "n/a",
+    "na",
+    "none",
+    "unknown",
+    "unassigned",
+    "?",
+    "-",
+    "oncall",
+    "on-call",
+    "us",
+    "we",
 )
 
 
@@ -217,8 +243,9 @@ class Config(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone '{value}': use an IANA name such as "
-                             "Europe/Berlin or UTC") from exc
+            raise ValueError(
+                f"unknown time zone '{value}': use an IANA name such as Europe/Berlin or UTC"
+            ) from exc
         return value
 
     @field_validator("owners", mode="before")
@@ -230,11 +257,15 @@ class Config(_Model):
 
     def parse_options(self) -> ParseOptions:
         s = self.sections
-        patterns = tuple(s.patterns) if s.replace_defaults else (
-            DEFAULT_SECTION_PATTERNS + tuple(s.patterns)
+        patterns = (
+            tuple(s.patterns)
+            if s.replace_defaults
+            else (DEFAULT_SECTION_PATTERNS + tuple(s.patterns))
         )
-        exclude = tuple(s.exclude) if s.replace_defaults else (
-            DEFAULT_EXCLUDE_PATTERNS + tuple(s.exclude)
+        exclude = (
+            tuple(s.exclude)
+            if s.replace_defaults
+            else (DEFAULT_EXCLUDE_PATTERNS + tuple(s.exclude))
         )
         known = frozenset(k.casefold().lstrip("@") for k in self.owners)
         return ParseOptions(section_patterns=patterns, exclude_patterns=exclude, known_owners=known)
@@ -266,7 +297,9 @@ def _known_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[st
             return []
         ann = field.annotation
         args = getattr(ann, "__args__", ())
-        current = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        current = next(
+            (a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None
+        )
     return list(getattr(current, "model_fields", {}) or [])
 
 

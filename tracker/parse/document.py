@@ -351,8 +351,10 @@ def _parse_region(doc: _Doc, region: Region) -> None:
                 continue
             while heading_stack and heading_stack[-1][0] >= block.level:
                 heading_stack.pop()
-            parent = heading_stack[-1][1] if heading_stack else _Ctx(
-                *_heading_context(region.title), section=region.title
+            parent = (
+                heading_stack[-1][1]
+                if heading_stack
+                else _Ctx(*_heading_context(region.title), section=region.title)
             )
             st, due = _heading_context(block.text)
             new = _Ctx(st or parent.status, due or parent.due_text, heading_words(block.text))
@@ -365,8 +367,10 @@ def _parse_region(doc: _Doc, region: Region) -> None:
             m = _BOLD_PSEUDO_RE.match(block.text)
             if m and "\n" not in block.text:
                 st, due = _heading_context(m.group("t"))
-                base = heading_stack[-1][1] if heading_stack else _Ctx(
-                    *_heading_context(region.title), section=region.title
+                base = (
+                    heading_stack[-1][1]
+                    if heading_stack
+                    else _Ctx(*_heading_context(region.title), section=region.title)
                 )
                 ctx = _Ctx(st or base.status, due or base.due_text, ctx.section)
             continue
@@ -379,7 +383,7 @@ def _is_label_item(node: ListNode, region: Region, doc: _Doc) -> bool:
     if region.label_line is not None and node.line == region.label_line:
         return True
     m = _BOLD_PSEUDO_RE.match(node.text)
-    return bool(m) and matches(m.group("t"), doc.options.section_patterns)
+    return m is not None and matches(m.group("t"), doc.options.section_patterns)
 
 
 def _list_item(doc: _Doc, node: ListNode, ctx: _Ctx, region: Region) -> None:
@@ -426,7 +430,9 @@ def _tables(doc: _Doc, region: Region, tables: list[Table], ctx: _Ctx) -> None:
                     )
                 )
 
-            def cell(role: str, cells: tuple[Any, ...] = cells) -> str:
+            def cell(
+                role: str, cells: tuple[Any, ...] = cells, roles: dict[str, int] = roles
+            ) -> str:
                 idx = roles.get(role)
                 return cells[idx].text if idx is not None and idx < len(cells) else ""
 
@@ -470,9 +476,7 @@ def _tables(doc: _Doc, region: Region, tables: list[Table], ctx: _Ctx) -> None:
                 f.priority = v.normalise_priority(prio) or f.priority
             type_cell = v.visible_text(cell("type")) or None
             explicit = v.visible_text(cell("id")).strip() or None
-            writable = tuple(
-                TableCell(roles[r], r) for r in ("ticket", "status") if r in roles
-            )
+            writable = tuple(TableCell(roles[r], r) for r in ("ticket", "status") if r in roles)
             doc.add(
                 f,
                 row.line + 1,
@@ -507,16 +511,24 @@ def _parse_inline(doc: _Doc, regions: list[Region]) -> None:
         word = m.group("m").casefold().replace("-", " ")
         if not (colon or (bold and m.group("b2"))):
             continue
-        if word in ("todo", "done", "doing") and not bold and not line.lstrip().startswith(
-            m.group("m").upper()
+        if (
+            word in ("todo", "done", "doing")
+            and not bold
+            and not line.lstrip().startswith(m.group("m").upper())
         ):
             continue
-        if i > doc.outline.body_start and lines[i - 1].strip() and not lines[i - 1].lstrip().startswith("#"):
+        if (
+            i > doc.outline.body_start
+            and lines[i - 1].strip()
+            and not lines[i - 1].lstrip().startswith("#")
+        ):
             continue  # not the start of a paragraph
         # paragraph extent
         j = i + 1
         while j < n and lines[j].strip() and not in_code[j]:
-            if re.match(r"^\s{0,3}(?:[-*+]|\d+[.)])\s", lines[j]) or lines[j].lstrip().startswith("#"):
+            if re.match(r"^\s{0,3}(?:[-*+]|\d+[.)])\s", lines[j]) or lines[j].lstrip().startswith(
+                "#"
+            ):
                 break
             j += 1
         body_md = " ".join(s.strip() for s in lines[i:j])

@@ -14,7 +14,9 @@ _LEAD_LINK_RE = re.compile(r"^\[([^\]]+)\]\(([^)\s]+)\)\s*[:\-–—]?\s*")
 _REFLIKE_RE = re.compile(
     r"^(?:bug|issue|pr|ticket|jira|#)?\s*#?[\w-]*\d+$|^[A-Z][A-Z0-9]+-\d+$", re.IGNORECASE
 )
-_TRAILING_REFS_RE = re.compile(r"\s*[(\[]\s*(?:(?:#\d+|[\w.-]+/[\w.-]+#\d+|[A-Z]+-\d+|PR|issue)\s*,?\s*)+[)\]]\s*\.?\s*$")
+_TRAILING_REFS_RE = re.compile(
+    r"\s*[(\[]\s*(?:(?:#\d+|[\w.-]+/[\w.-]+#\d+|[A-Z]+-\d+|PR|issue)\s*,?\s*)+[)\]]\s*\.?\s*$"
+)
 _DONE_NOTE_RE = re.compile(
     r"\b(?:has been|have been|was|were|is now|are now|already)\s+(?:done|completed?|fixed|"
     r"implemented|shipped|deployed|resolved|merged|set up|created)\b",
@@ -42,8 +44,8 @@ def checkbox(md: str) -> tuple[str, Status | None, str | None]:
     if not m:
         return md, None, None
     mark = m.group(1)
-    status: Status = "done" if mark in ("x", "X", "*", "✓", "✔") else (
-        "in_progress" if mark == "-" else "open"
+    status: Status = (
+        "done" if mark in ("x", "X", "*", "✓", "✔") else ("in_progress" if mark == "-" else "open")
     )
     return md[m.end() :], status, f"[{mark}]"
 
@@ -52,11 +54,11 @@ def status_decorations(md: str) -> tuple[str, Status | None, str | None]:
     """Remove DONE/[DONE]/**DONE**/(done)/✅ style decorations; return the status they state."""
     status: Status | None = None
     raw: str | None = None
-    for emoji, st in v._EMOJI_STATUS.items():
+    for emoji, emoji_status in v._EMOJI_STATUS.items():
         if emoji in md:
             md = md.replace(emoji, " ")
             if status is None:
-                status, raw = st, emoji
+                status, raw = emoji_status, emoji
     for rx in v._STATUS_DECOR_RES:
         m = rx.search(md)
         if not m:
@@ -97,8 +99,7 @@ def build(
     md, st_box, st_box_raw = checkbox(md)
     tickets: list[str] = []
     # "(tracked: #412)" written back by this tool
-    for m in v._TRACKED_RE.finditer(md):
-        tickets.append(m.group(1))
+    tickets.extend(t.group(1) for t in v._TRACKED_RE.finditer(md))
     md = v._TRACKED_RE.sub("", md)
     # A leading link used as a tag: "[[UCOSP Proposal](url)] Do X", "[bug 123](url) Do X"
     m = _LEAD_TAG_RE.match(md)
@@ -106,10 +107,10 @@ def build(
         tickets.append(v.clean_url(m.group(2)))
         md = md[m.end() :]
     else:
-        m = _LEAD_LINK_RE.match(md)
-        if m and _REFLIKE_RE.match(m.group(1).strip()) and len(md[m.end() :].split()) >= 2:
-            tickets.append(v.clean_url(m.group(2)))
-            md = md[m.end() :]
+        lead = _LEAD_LINK_RE.match(md)
+        if lead and _REFLIKE_RE.match(lead.group(1).strip()) and len(md[lead.end() :].split()) >= 2:
+            tickets.append(v.clean_url(lead.group(2)))
+            md = md[lead.end() :]
     md, st_dec, st_dec_raw = status_decorations(md)
     reduced, found = v.extract_tickets(md, defs)
     for t in found:

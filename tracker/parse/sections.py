@@ -22,11 +22,13 @@ DEFAULT_SECTION_PATTERNS: tuple[str, ...] = (
     r"review actions?",
     r"next steps?",
     r"future (?:improvements?|actions?|work)",
-    r"(?:immediate|short[\s-]*term|medium[\s-]*term|long[\s-]*term) (?:actions?|improvements?|fixes)",
+    r"(?:immediate|short[\s-]*term|medium[\s-]*term|long[\s-]*term)"
+    r" (?:actions?|improvements?|fixes)",
     r"improvements?",
     r"todos?",
     r"to[\s-]do",
-    r"what (?:could|can|should|will) (?:be done|we do) to (?:avoid|prevent) (?:this|it|a recurrence)"
+    r"what (?:could|can|should|will) (?:be done|we do) to (?:avoid|prevent)"
+    r" (?:this|it|a recurrence)"
     r"(?: (?:in (?:the )?future|happening again|again))?\??",
     r"how (?:do|can|will) we prevent (?:this|it)(?: from happening)?(?: again)?\??",
 )

@@ -18,17 +18,70 @@ _URL_RE = re.compile(r"(?:https?|ftp)://[^\s<>`\"']+", re.IGNORECASE)
 _TRAILING_PUNCT = ".,;:!?)]}*_'\""
 _IMAGE_RE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
 _REF_DEF_RE = re.compile(r"^ {0,3}\[([^\]\n]+)\]:\s*<?(\S+?)>?(?:\s+.*)?$")
-_ISSUE_REF_RE = re.compile(
-    r"(?<![\w/&#.-])(?:([A-Za-z0-9][\w.-]*/[\w.-]+))?#(\d{1,7})\b(?![-\w])"
-)
+_ISSUE_REF_RE = re.compile(r"(?<![\w/&#.-])(?:([A-Za-z0-9][\w.-]*/[\w.-]+))?#(\d{1,7})\b(?![-\w])")
 _JIRA_RE = re.compile(r"(?<![\w/-])([A-Z][A-Z]{1,9})-([1-9]\d{0,6})\b(?!-\w)")
 _JIRA_STOP = frozenset(
     {
-        "CVE", "CWE", "GHSA", "RFC", "ISO", "UTF", "SHA", "SEV", "TLS", "SSL", "HTTP", "HTTPS",
-        "PR", "AES", "RSA", "IPV", "IP", "MD", "DNS", "API", "SLA", "SLO", "SLI", "RCA", "COVID",
-        "GPT", "ECDSA", "PEP", "NIST", "OWASP", "IEEE", "PCI", "SOC", "SHA", "CPU", "GPU", "EC",
-        "US", "EU", "UK", "UTC", "GMT", "PST", "PDT", "EST", "EDT", "CET", "CEST", "KB", "MB",
-        "GB", "TB", "BUG", "STEP", "PHASE", "STAGE", "TIER", "LEVEL", "ITEM", "WEEK", "Q",
+        "CVE",
+        "CWE",
+        "GHSA",
+        "RFC",
+        "ISO",
+        "UTF",
+        "SHA",
+        "SEV",
+        "TLS",
+        "SSL",
+        "HTTP",
+        "HTTPS",
+        "PR",
+        "AES",
+        "RSA",
+        "IPV",
+        "IP",
+        "MD",
+        "DNS",
+        "API",
+        "SLA",
+        "SLO",
+        "SLI",
+        "RCA",
+        "COVID",
+        "GPT",
+        "ECDSA",
+        "PEP",
+        "NIST",
+        "OWASP",
+        "IEEE",
+        "PCI",
+        "SOC",
+        "CPU",
+        "GPU",
+        "EC",
+        "US",
+        "EU",
+        "UK",
+        "UTC",
+        "GMT",
+        "PST",
+        "PDT",
+        "EST",
+        "EDT",
+        "CET",
+        "CEST",
+        "KB",
+        "MB",
+        "GB",
+        "TB",
+        "BUG",
+        "STEP",
+        "PHASE",
+        "STAGE",
+        "TIER",
+        "LEVEL",
+        "ITEM",
+        "WEEK",
+        "Q",
     }
 )
 _BUG_RE = re.compile(r"\b[Bb]ug\s*#?\s*(\d{3,9})\b")
@@ -68,7 +121,7 @@ class _Links:
 
 
 def _find_closing(s: str, start: int, open_ch: str, close_ch: str) -> int:
-    """Index of the bracket closing the one at `start`, honouring nesting and escapes; -1 if none."""
+    """Index of the bracket closing the one at `start` (nesting and escapes honoured), or -1."""
     depth = 0
     i = start
     n = len(s)
@@ -142,17 +195,17 @@ def _replace_links(md: str, defs: dict[str, str]) -> _Links:
                     end = md.find("]", close + 2)
                     if end != -1:
                         label = md[close + 2 : end] or inner
-                        dest = defs.get(_norm_label(label))
-                        if dest is not None:
+                        ref_dest = defs.get(_norm_label(label))
+                        if ref_dest is not None:
                             inner_links = _replace_links(inner, defs)
                             targets.extend(inner_links.targets)
-                            targets.append(dest)
+                            targets.append(ref_dest)
                             out.append(inner_links.text)
                             i = end + 1
                             continue
-                dest = defs.get(_norm_label(inner))
-                if dest is not None and not inner.startswith("^"):
-                    targets.append(dest)
+                short_dest = defs.get(_norm_label(inner))
+                if short_dest is not None and not inner.startswith("^"):
+                    targets.append(short_dest)
                     out.append(inner)
                     i = close + 1
                     continue
@@ -329,7 +382,10 @@ _STATUS_DECOR_RES: tuple[re.Pattern[str], ...] = (
         r"\b[^()\n]{0,60})?)\s*\)",
         re.IGNORECASE,
     ),
-    re.compile(r"^(?P<w>DONE|TODO|DOING|WIP|IN PROGRESS|ONGOING|WONTFIX|DROPPED|BLOCKED|CANCELLED|FAILED)\b\s*[:\-–—]?\s*"),
+    re.compile(
+        r"^(?P<w>DONE|TODO|DOING|WIP|IN PROGRESS|ONGOING|WONTFIX|DROPPED|BLOCKED|CANCELLED|FAILED)"
+        r"\b\s*[:\-–—]?\s*"
+    ),
     re.compile(r"\s[-–—:]\s*(?P<w>DONE|TODO|DOING|WIP|IN PROGRESS|WONTFIX|DROPPED)\s*\.?$"),
     re.compile(r"\((?P<w>optional),[^()]*\)", re.IGNORECASE),
 )
@@ -361,9 +417,9 @@ def status_from_cell(text: str) -> tuple[Status | None, str | None]:
     t = visible_text(text).strip()
     if not t:
         return None, None
-    for emoji, st in _EMOJI_STATUS.items():
+    for emoji, emoji_status in _EMOJI_STATUS.items():
         if emoji in t:
-            return st, t
+            return emoji_status, t
     st = status_from_word(t)
     if st:
         return st, t
@@ -392,15 +448,127 @@ def status_from_heading(text: str) -> Status | None:
 # --- owners ------------------------------------------------------------------------------------
 
 _NOT_NAMES = frozenset(
-    """we i you they he she it this that these those the a an our someone somebody everyone
-    everybody nobody anyone all each both team teams who what when where which why how there
-    here also then next first second finally additionally eventually ideally note notes update
-    fix add remove improve investigate ensure make create document consider review check
-    action actions item items owner owners due status ticket priority todo done bug issue
-    monitoring alerting alert alerts follow followup follow-up immediate short long medium
-    term impact summary background context timeline cause root detection resolution
-    mitigation prevention lessons what why long-term short-term p0 p1 p2 p3 p4 sev1 sev2 sev3
-    high medium low critical optional maybe later tbd n/a none""".split()
+    [
+        "we",
+        "i",
+        "you",
+        "they",
+        "he",
+        "she",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "the",
+        "a",
+        "an",
+        "our",
+        "someone",
+        "somebody",
+        "everyone",
+        "everybody",
+        "nobody",
+        "anyone",
+        "all",
+        "each",
+        "both",
+        "team",
+        "teams",
+        "who",
+        "what",
+        "when",
+        "where",
+        "which",
+        "why",
+        "how",
+        "there",
+        "here",
+        "also",
+        "then",
+        "next",
+        "first",
+        "second",
+        "finally",
+        "additionally",
+        "eventually",
+        "ideally",
+        "note",
+        "notes",
+        "update",
+        "fix",
+        "add",
+        "remove",
+        "improve",
+        "investigate",
+        "ensure",
+        "make",
+        "create",
+        "document",
+        "consider",
+        "review",
+        "check",
+        "action",
+        "actions",
+        "item",
+        "items",
+        "owner",
+        "owners",
+        "due",
+        "status",
+        "ticket",
+        "priority",
+        "todo",
+        "done",
+        "bug",
+        "issue",
+        "monitoring",
+        "alerting",
+        "alert",
+        "alerts",
+        "follow",
+        "followup",
+        "follow-up",
+        "immediate",
+        "short",
+        "long",
+        "medium",
+        "term",
+        "impact",
+        "summary",
+        "background",
+        "context",
+        "timeline",
+        "cause",
+        "root",
+        "detection",
+        "resolution",
+        "mitigation",
+        "prevention",
+        "lessons",
+        "what",
+        "why",
+        "long-term",
+        "short-term",
+        "p0",
+        "p1",
+        "p2",
+        "p3",
+        "p4",
+        "sev1",
+        "sev2",
+        "sev3",
+        "high",
+        "medium",
+        "low",
+        "critical",
+        "optional",
+        "maybe",
+        "later",
+        "tbd",
+        "n/a",
+        "none",
+    ]
 )
 _NAME_TOKEN = r"@?[A-Z][\w.'’-]{0,30}|@[\w.-]{1,39}"
 _SUBJECT_RE = re.compile(
@@ -416,13 +584,17 @@ _LABEL_WORDS = r"(?:due|deadline|eta|target|priority|status|by|ticket|type)\b"
 _OWNER_LABEL_RE = re.compile(
     r"(?:^|[\s(\[;,.—–-])\**(?:owners?|assignees?|dri|responsible|who)\**\s*:\s*\**"
     r"(?P<o>@?[\w.\-]+(?:\s+(?!" + _LABEL_WORDS + r")[A-Z][\w.\-]*)?"
-    r"(?:\s*(?:,|&|\+|\band\b|/)\s*@?[\w.\-]+(?:\s+(?!" + _LABEL_WORDS + r")[A-Z][\w.\-]*)?)*)\**\)?",
+    r"(?:\s*(?:,|&|\+|\band\b|/)\s*@?[\w.\-]+(?:\s+(?!"
+    + _LABEL_WORDS
+    + r")[A-Z][\w.\-]*)?)*)\**\)?",
     re.IGNORECASE,
 )
 _TRAILING_HANDLE_RE = re.compile(
     r"\s*[(\[—–-]*\s*(?P<o>@[\w.-]{1,39}(?:\s*(?:,|&|and)\s*@[\w.-]{1,39})*)\s*[)\]]?\s*\.?$"
 )
-_LEADING_HANDLE_RE = re.compile(r"^(?P<o>@[\w.-]{1,39}(?:\s*(?:,|&|and|\+)\s*@[\w.-]{1,39})*)\s*[:\-–—]?\s+")
+_LEADING_HANDLE_RE = re.compile(
+    r"^(?P<o>@[\w.-]{1,39}(?:\s*(?:,|&|and|\+)\s*@[\w.-]{1,39})*)\s*[:\-–—]?\s+"
+)
 
 
 def split_owners(text: str) -> list[str]:
@@ -442,18 +614,160 @@ def split_owners(text: str) -> list[str]:
 
 # Words that start imperative items ("Speak to X", "Move to Y") or name roles, never a person.
 _NOT_SINGLE_OWNERS = frozenset(
-    """add adjust agree align allow alert apply ask assign audit automate backfill backport block
-    build bump change check clarify clean close communicate configure confirm connect consider
-    convert create decide define delete deploy deprecate design detect disable document drop
-    enable enforce ensure escalate establish evaluate expand explore export extend find fix
-    follow force get give go hand handle implement import improve increase introduce
-    investigate keep limit link list look lower make mark merge migrate monitor move notify
-    open page pin plan point port post prepare prevent publish push reach read rebuild
-    reduce refactor reach release remind remove rename replace report request require
-    restore restrict retire return review revisit revoke roll rotate run scale schedule
-    send set share ship speak split start stop switch talk test track train turn update
-    upgrade use validate verify wire write leads managers engineers owners developers devs
-    teams sre sres ops oncall on-call everyone someone nobody anyone customers users""".split()
+    [
+        "add",
+        "adjust",
+        "agree",
+        "align",
+        "allow",
+        "alert",
+        "apply",
+        "ask",
+        "assign",
+        "audit",
+        "automate",
+        "backfill",
+        "backport",
+        "block",
+        "build",
+        "bump",
+        "change",
+        "check",
+        "clarify",
+        "clean",
+        "close",
+        "communicate",
+        "configure",
+        "confirm",
+        "connect",
+        "consider",
+        "convert",
+        "create",
+        "decide",
+        "define",
+        "delete",
+        "deploy",
+        "deprecate",
+        "design",
+        "detect",
+        "disable",
+        "document",
+        "drop",
+        "enable",
+        "enforce",
+        "ensure",
+        "escalate",
+        "establish",
+        "evaluate",
+        "expand",
+        "explore",
+        "export",
+        "extend",
+        "find",
+        "fix",
+        "follow",
+        "force",
+        "get",
+        "give",
+        "go",
+        "hand",
+        "handle",
+        "implement",
+        "import",
+        "improve",
+        "increase",
+        "introduce",
+        "investigate",
+        "keep",
+        "limit",
+        "link",
+        "list",
+        "look",
+        "lower",
+        "make",
+        "mark",
+        "merge",
+        "migrate",
+        "monitor",
+        "move",
+        "notify",
+        "open",
+        "page",
+        "pin",
+        "plan",
+        "point",
+        "port",
+        "post",
+        "prepare",
+        "prevent",
+        "publish",
+        "push",
+        "reach",
+        "read",
+        "rebuild",
+        "reduce",
+        "refactor",
+        "reach",
+        "release",
+        "remind",
+        "remove",
+        "rename",
+        "replace",
+        "report",
+        "request",
+        "require",
+        "restore",
+        "restrict",
+        "retire",
+        "return",
+        "review",
+        "revisit",
+        "revoke",
+        "roll",
+        "rotate",
+        "run",
+        "scale",
+        "schedule",
+        "send",
+        "set",
+        "share",
+        "ship",
+        "speak",
+        "split",
+        "start",
+        "stop",
+        "switch",
+        "talk",
+        "test",
+        "track",
+        "train",
+        "turn",
+        "update",
+        "upgrade",
+        "use",
+        "validate",
+        "verify",
+        "wire",
+        "write",
+        "leads",
+        "managers",
+        "engineers",
+        "owners",
+        "developers",
+        "devs",
+        "teams",
+        "sre",
+        "sres",
+        "ops",
+        "oncall",
+        "on-call",
+        "everyone",
+        "someone",
+        "nobody",
+        "anyone",
+        "customers",
+        "users",
+    ]
 )
 
 
@@ -555,16 +869,26 @@ _MONTHS = {
     m: i + 1
     for i, names in enumerate(
         [
-            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
             ("dec", "december"),
         ]
     )
     for m in names
 }
 _MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_ISO_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b")
+_ISO_RE = re.compile(
+    r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b"
+)
 _MDY_RE = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
 _DMY_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_ALT})\.?,?\s+(\d{{4}})\b", re.I)
 _NUMERIC_RE = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")
@@ -575,9 +899,7 @@ _VAGUE_RE = re.compile(
     r"|\bnext\s+(?:\d+\s+)?(?:days?|weeks?|months?|quarter|sprint|release)\b"
     r"|\b(?:this|next|end\s+of(?:\s+the)?)\s+(?:week|month|quarter|sprint|year)\b"
     r"|\bwithin\s+\d+\s+(?:days?|weeks?|months?)\b"
-    r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+(?:"
-    + _MONTH_ALT
-    + r")\.?\s+\d{1,2}\b"
+    r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+(?:" + _MONTH_ALT + r")\.?\s+\d{1,2}\b"
     r"|\basap\b)",
     re.IGNORECASE,
 )
@@ -640,7 +962,8 @@ _DUE_LABEL_RE = re.compile(
 
 
 _HORIZON_RE = re.compile(
-    r"\s*\b(?:in|during|by|before|until|end of|within)\s+(?:the\s+)?(?:(?:Q[1-4]|H[12])(?:\s*(?:FY)?\s*'?\d{2,4})?"
+    r"\s*\b(?:in|during|by|before|until|end of|within)\s+(?:the\s+)?"
+    r"(?:(?:Q[1-4]|H[12])(?:\s*(?:FY)?\s*'?\d{2,4})?"
     r"(?:\s+(?:sprints?|planning|cycle|timeframe|time frame))?"
     r"|next\s+(?:\d+\s+)?(?:days?|weeks?|months?|quarter|sprint|release)"
     r"|\d+\s+(?:days?|weeks?|months?))\b",
@@ -665,9 +988,11 @@ def extract_due(text: str) -> tuple[str, DateParse]:
 
 def _extract_labelled_due(text: str) -> tuple[str, DateParse]:
     for m in _DUE_LABEL_RE.finditer(text):
-        word = m.group(0).strip("([ *").split()[0].rstrip(":-*").casefold() if m.group(0).strip(
-            "([ *"
-        ) else ""
+        word = (
+            m.group(0).strip("([ *").split()[0].rstrip(":-*").casefold()
+            if m.group(0).strip("([ *")
+            else ""
+        )
         rest = text[m.end() :]
         p = parse_date(rest[:60])
         if not (p.date or p.text) or p.span is None or p.span[0] > 2:
@@ -706,9 +1031,16 @@ def normalise_priority(text: str) -> str | None:
     m = re.fullmatch(r"p\s*([0-4])\b.*", t)
     if m:
         return f"P{m.group(1)}"
-    for w, norm in (("critical", "Critical"), ("highest", "Critical"), ("urgent", "Critical"),
-                    ("high", "High"), ("medium", "Medium"), ("normal", "Medium"),
-                    ("low", "Low"), ("lowest", "Low")):
+    for w, norm in (
+        ("critical", "Critical"),
+        ("highest", "Critical"),
+        ("urgent", "Critical"),
+        ("high", "High"),
+        ("medium", "Medium"),
+        ("normal", "Medium"),
+        ("low", "Low"),
+        ("lowest", "Low"),
+    ):
         if t.startswith(w):
             return norm
     m = re.fullmatch(r"([0-4])", t)
