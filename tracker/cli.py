@@ -7,13 +7,14 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
-from tracker import __version__
+from tracker import __version__, scaffold
 from tracker.config import LoadedConfig, load_config
 from tracker.discover import discover
 from tracker.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, TrackerError
@@ -242,6 +243,58 @@ def _lint_summary(flat: list[tuple[str, Problem]], files: int) -> str:
             msg = p.message.replace("|", "\\|")
             lines.append(f"| `{path}` | {p.line or ''} | {p.code} {p.severity} | {msg} |")
     return "\n".join(lines)
+
+
+# --- init and config ---------------------------------------------------------------------------
+
+
+@cli.command("init")
+@click.option("--repo", metavar="OWNER/NAME", help="GitHub repository (default: from git remote).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist and differ.")
+@click.option(
+    "--action-ref",
+    default=None,
+    metavar="REF",
+    help="The action the workflows use (default: postmortem-tracker/postmortem-tracker@v1).",
+)
+def init_cmd(repo: str | None, force: bool, action_ref: str | None) -> None:
+    """Set up this repository: .tracker.yml, a postmortem template and three workflows.
+
+    \b
+    Writes, relative to the current folder:
+      .tracker.yml                              config with default due dates by priority
+      postmortems/TEMPLATE.md                   template with an action-items table
+      .github/workflows/postmortem-sync.yml     sync on merge and daily
+      .github/workflows/postmortem-report.yml   weekly report issue
+      .github/workflows/postmortem-lint.yml     lint the postmortems a pull request changes
+
+    Safe to run again: files that exist are kept unless --force.
+    """
+    root = Path.cwd()
+    files = scaffold.planned_files(
+        repo or scaffold.repo_from_git(root), action_ref or scaffold.DEFAULT_ACTION_REF
+    )
+    for path, what in scaffold.write_files(root, files, force):
+        short = what in ("created", "unchanged", "overwritten")
+        _err.print(f"{what:>11}  {escape(path)}" if short else f"{escape(path)}: {what}")
+    _err.print("next: write a postmortem from postmortems/TEMPLATE.md, then `tracker lint`")
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration format."""
+
+
+@config_group.command("schema")
+def config_schema_cmd() -> None:
+    """Print the JSON Schema of .tracker.yml (point your editor's YAML support at it)."""
+    click.echo(json.dumps(scaffold.config_schema(), indent=2))
+
+
+@config_group.command("docs")
+def config_docs_cmd() -> None:
+    """Print the configuration reference in Markdown (docs/configuration.md)."""
+    click.echo(scaffold.configuration_markdown(), nl=False)
 
 
 # --- entry point -------------------------------------------------------------------------------
