@@ -99,7 +99,9 @@ def build(
     md, st_box, st_box_raw = checkbox(md)
     tickets: list[str] = []
     # "(tracked: #412)" written back by this tool
-    tickets.extend(t.group(1) for t in v._TRACKED_RE.finditer(md))
+    # Refs this tool wrote come last and never stand in for a title: writing one back must not
+    # change what the item is called, nor its key.
+    tracked = [t.group(1) for t in v._TRACKED_RE.finditer(md)]
     md = v._TRACKED_RE.sub("", md)
     # A leading link used as a tag: "[[UCOSP Proposal](url)] Do X", "[bug 123](url) Do X"
     m = _LEAD_TAG_RE.match(md)
@@ -129,6 +131,7 @@ def build(
     title = _cleanup_title(text)
     if not title:
         title = _cleanup_title(v.visible_text(reduced)) or (tickets[0] if tickets else "")
+    tickets.extend(t for t in tracked if t not in tickets)
     key_text = _cleanup_title(key_text) if key_text is not None else title
     if due.ambiguous:
         problems.append(
