@@ -11,6 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 SPECS = REPO.parent / "shared" / "specs"
 SKIP_REASON = "../shared/corpus not found (it sits beside the repository in CI)"
+SPECS_SKIP_REASON = "../shared/specs not found (the API specs sit beside the repository in CI)"
 
 
 def corpus_files() -> list[Path]:
@@ -27,6 +28,15 @@ def require_corpus() -> Path:
     if os.environ.get("TRACKER_REQUIRE_CORPUS") == "1":
         pytest.fail(f"TRACKER_REQUIRE_CORPUS=1 but {SKIP_REASON}")
     pytest.skip(SKIP_REASON)
+
+
+def require_specs() -> Path:
+    """The API specs folder; skips the test when absent unless TRACKER_REQUIRE_CORPUS=1."""
+    if SPECS.is_dir():
+        return SPECS
+    if os.environ.get("TRACKER_REQUIRE_CORPUS") == "1":
+        pytest.fail(f"TRACKER_REQUIRE_CORPUS=1 but {SPECS_SKIP_REASON}")
+    pytest.skip(SPECS_SKIP_REASON)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
@@ -86,7 +85,7 @@ class Backend(Protocol):
         ...
 
     def create(self, draft: TicketDraft) -> Ticket:
-        """Create an open ticket carrying `draft.marker`."""
+        """Create a ticket carrying `draft.marker`: open (in progress where the backend can)."""
         ...
 
     def update(self, ticket: Ticket, draft: TicketDraft, fields: frozenset[Field]) -> Ticket:
@@ -157,21 +156,11 @@ def render_labels(
 
 def marker_hash(m: Marker) -> str:
     """Hash of what the file pushed (not the line: moving an item is not a change)."""
-    synced = [
-        m.key,
-        m.path,
-        m.title,
-        m.status,
-        sorted(o.casefold() for o in m.owners),
-        m.due,
-        m.priority,
-        m.type,
-        m.pm_date,
-        m.done_on,
-        m.severity,
-    ]
-    blob = json.dumps(synced, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+    owners = "\x1e".join(sorted(o.casefold() for o in m.owners))
+    parts = (m.key, m.path, m.title, m.status, owners, m.due, m.priority, m.type, m.pm_date,
+             m.done_on, m.severity)  # fmt: skip
+    blob = "\x1f".join("\x00" if p is None else p for p in parts)
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def marker_to_json(m: Marker) -> dict[str, object]:

@@ -1,0 +1,341 @@
+"""The sync plan: the file now, the ticket now and the marker (the last push), per item. Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from tracker.backends.base import CloseReason, Field, TicketDraft, close_reason_for, is_closed
+from tracker.drafts import SyncPolicy, build_draft, desired_marker
+from tracker.model import ActionItem, Marker, Postmortem, Status, Ticket
+from tracker.threeway import BODY_META, FIELD_OF, file_changes, rebind, weigh_field
+
+Action = Literal["create", "update", "close", "reopen", "unchanged", "orphaned", "conflict"]
+COUNTS = (
+    "created",
+    "updated",
+    "closed",
+    "reopened",
+    "unchanged",
+    "orphaned",
+    "conflicts",
+    "failed",
+    "deferred",
+)
+COUNT_OF: dict[str, str] = {
+    "create": "created",
+    "update": "updated",
+    "close": "closed",
+    "reopen": "reopened",
+    "unchanged": "unchanged",
+    "orphaned": "orphaned",
+    "conflict": "conflicts",
+    "failed": "failed",
+    "deferred": "deferred",
+}
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One thing the plan will do (or decided not to do), with its reason."""
+
+    key: str
+    action: Action
+    reason: str
+    path: str | None = None
+    item: ActionItem | None = None
+    ticket: Ticket | None = None
+    draft: TicketDraft | None = None
+    fields: frozenset[Field] = frozenset()
+    close_reason: CloseReason | None = None
+    write_ref: bool = False  # the file lacks the ticket reference
+    write_status: Status | None = None  # closed in the tracker: write Done / [x] into the file
+
+    @property
+    def writes(self) -> int:
+        """Backend writes this entry costs."""
+        if self.action == "create":
+            return 2 if self.close_reason else 1
+        if self.action in ("close", "reopen"):
+            return 2 if self.fields else 1
+        return 1 if self.action == "update" else 0
+
+    def to_json(self) -> dict[str, object]:
+        ref = self.ticket.ref if self.ticket else None
+        return {"key": self.key, "action": self.action, "ticket": ref, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """Every entry a run would apply, in file order."""
+
+    entries: tuple[PlanEntry, ...]
+    as_of: dt.date
+
+    @property
+    def writes(self) -> int:
+        """Backend writes the whole plan costs."""
+        return sum(e.writes for e in self.entries)
+
+    def counts(self) -> dict[str, int]:
+        """Entries per count name (created, updated, ... deferred)."""
+        out = dict.fromkeys(COUNTS, 0)
+        for e in self.entries:
+            out[COUNT_OF[e.action]] += 1
+        return out
+
+
+def _state(
+    old: Marker, new: Marker, ticket: Ticket, item: ActionItem
+) -> tuple[CloseReason | None, bool, Status | None, str | None, bool]:
+    """(close reason, reopen?, status to write back, conflict, set open<->in progress?)."""
+    if old.status != new.status:
+        if is_closed(new.status) and not is_closed(ticket.state):
+            return close_reason_for(new.status), False, None, None, False
+        if is_closed(old.status) and not is_closed(new.status) and is_closed(ticket.state):
+            return None, True, None, None, False
+        if not is_closed(new.status) and is_closed(ticket.state):
+            return None, False, None, f"status (file: {new.status}, tracker: {ticket.state})", False
+        return None, False, None, None, not is_closed(new.status) and new.status != ticket.state
+    if is_closed(ticket.state) and not is_closed(new.status):
+        # Closed in the tracker: never reopened; said in the file where it has a place for it.
+        if any(c.name == "status" for c in item.cells):
+            return None, False, ticket.state, None, False
+        if item.checkbox and ticket.state == "done":
+            return None, False, "done", None, False
+    return None, False, None, None, False
+
+
+def _bound(
+    pm: Postmortem, item: ActionItem, ticket: Ticket, old: Marker, policy: SyncPolicy, how: str
+) -> PlanEntry:
+    """Three-way comparison of one item bound to its ticket."""
+    write_ref = ticket.ref not in item.tickets and ticket.url not in item.tickets
+    if desired_marker(item, pm, policy).hash == old.hash:
+        # The no-op path (most items of most runs): the file changed nothing since its push.
+        write_status = _state(old, old, ticket, item)[2]
+        if write_status:
+            why = f"closed in the tracker; writing {write_status} back"
+        elif is_closed(ticket.state) and not is_closed(old.status):
+            why = "closed in the tracker; the item has no checkbox or status cell: left as it is"
+        else:
+            why = how or "no change since the last sync"
+        return PlanEntry(
+            item.key,
+            "unchanged",
+            why,
+            pm.path,
+            item,
+            ticket,
+            write_ref=write_ref,
+            write_status=write_status,
+        )
+    draft = build_draft(item, pm, policy, previous=old)
+    new = draft.marker
+    changed = file_changes(old, new)
+    fields: set[Field] = set()
+    conflicts: list[str] = []
+    for name in changed:
+        if name in FIELD_OF:
+            write, conflict = weigh_field(name, old, draft, ticket, policy)
+            if conflict:
+                conflicts.append(conflict)
+            elif write:
+                fields.add(FIELD_OF[name])
+        elif name in BODY_META:
+            fields.add("body")
+    close, reopen, write_status, state_conflict, set_status = _state(old, new, ticket, item)
+    if state_conflict:
+        conflicts.append(state_conflict)
+    if set_status:
+        fields.add("status")
+    entry = PlanEntry(item.key, "unchanged", "", pm.path, item, ticket, draft)
+    if conflicts:
+        why = "both the file and the tracker changed " + "; ".join(conflicts)
+        return replace(entry, action="conflict", reason=why)
+    entry = replace(entry, fields=frozenset(fields), write_ref=write_ref, write_status=write_status)
+    what = ", ".join(c for c in changed if c not in ("key", "done_on")) or "its record"
+    prefix = f"{how}; " if how else ""
+    if close:
+        why = f"{prefix}file marks it {new.status}"
+        return replace(entry, action="close", close_reason=close, reason=why)
+    if reopen:
+        why = f"{prefix}file reopened it ({old.status} -> {new.status})"
+        return replace(entry, action="reopen", reason=why)
+    return replace(entry, action="update", reason=f"{prefix}file changed {what}")
+
+
+def _new(pm: Postmortem, item: ActionItem, policy: SyncPolicy) -> PlanEntry:
+    """An item no ticket tracks yet."""
+    if not is_closed(item.status):
+        draft = build_draft(item, pm, policy)
+        return PlanEntry(item.key, "create", "new item", pm.path, item, None, draft, write_ref=True)
+    if policy.done_items == "skip":
+        why = f"already {item.status} when first seen: skipped (done_items: skip)"
+        return PlanEntry(item.key, "unchanged", why, pm.path, item)
+    return PlanEntry(
+        item.key,
+        "create",
+        f"new item, already {item.status}: created closed",
+        pm.path,
+        item,
+        None,
+        build_draft(item, pm, policy),
+        close_reason=close_reason_for(item.status),
+        write_ref=True,
+    )
+
+
+@dataclass
+class _Claim:
+    pm: Postmortem
+    item: ActionItem
+    how: str
+
+
+@dataclass
+class _State:
+    """Working state of one planning pass."""
+
+    by_ref: dict[str, Ticket] = field(default_factory=dict)
+    by_key: dict[str, Ticket] = field(default_factory=dict)
+    claims: dict[str, list[_Claim]] = field(default_factory=dict)
+    unbound: dict[str, list[ActionItem]] = field(default_factory=dict)
+    entries: dict[str, list[PlanEntry]] = field(default_factory=dict)
+    orphans: dict[str, list[Ticket]] = field(default_factory=dict)
+    tracked: dict[str, int] = field(default_factory=dict)  # tickets per postmortem path
+
+    def add(self, path: str, entry: PlanEntry) -> None:
+        self.entries.setdefault(path, []).append(entry)
+
+
+def _claim_items(s: _State, pms: Sequence[Postmortem]) -> None:
+    """Bind items by a reference to a ticket with our marker, else by key."""
+    for pm in pms:
+        for item in pm.items:
+            refs = [s.by_ref[r] for r in item.tickets if r in s.by_ref]
+            ours = [t for t in refs if t.marker is not None]
+            if ours:
+                t = ours[0]
+                how = "" if t.key == item.key else f"bound by its reference {t.ref}"
+                s.claims.setdefault(t.ref, []).append(_Claim(pm, item, how))
+            elif item.key in s.by_key:
+                s.claims.setdefault(s.by_key[item.key].ref, []).append(_Claim(pm, item, ""))
+            elif refs:
+                why = f"ticket {refs[0].ref} is tracked but has no marker: restore it or unlink it"
+                s.add(pm.path, PlanEntry(item.key, "conflict", why, pm.path, item, refs[0]))
+            else:
+                s.unbound.setdefault(pm.path, []).append(item)
+
+
+def _settle_claims(s: _State, policy: SyncPolicy) -> None:
+    """One item per ticket; two items claiming one ticket are a conflict (unless one owns it)."""
+    for ref, claims in s.claims.items():
+        ticket = s.by_ref[ref]
+        assert ticket.marker is not None
+        owners = [c for c in claims if c.item.key == ticket.key] if len(claims) > 1 else claims
+        for c in claims:
+            if len(owners) == 1 and c is owners[0]:
+                entry = _bound(c.pm, c.item, ticket, ticket.marker, policy, c.how)
+            else:
+                lines = ", ".join(f"line {o.item.line}" for o in claims if o is not c)
+                why = f"two items claim ticket {ref} (also {lines}): keep one reference"
+                entry = PlanEntry(c.item.key, "conflict", why, c.pm.path, c.item, ticket)
+            s.add(c.pm.path, entry)
+
+
+def _find_orphans(s: _State, pms: Sequence[Postmortem], tickets: Sequence[Ticket]) -> None:
+    """Tickets of covered postmortems that no item claims."""
+    by_path = {pm.path: pm for pm in pms}
+    by_id = {pm.id: pm for pm in pms}
+    present = {item.key for pm in pms for item in pm.items}
+    for t in tickets:
+        m = t.marker
+        if m is None:
+            continue
+        pm = by_path.get(m.path) or by_id.get(m.key.rsplit("/", 1)[0])
+        if pm is None:
+            continue  # a postmortem this run does not cover: never judged
+        s.tracked[pm.path] = s.tracked.get(pm.path, 0) + 1
+        if t.ref in s.claims:
+            continue
+        if m.key in present:  # its item is there and bound elsewhere: a duplicate ticket
+            first = s.by_key.get(m.key)
+            other = first.ref if first is not None and first.ref != t.ref else "another ticket"
+            why = f"duplicate: {other} already tracks this item"
+            s.add(pm.path, PlanEntry(m.key, "conflict", why, pm.path, None, t))
+            continue
+        s.orphans.setdefault(pm.path, []).append(t)
+
+
+def _judge_removed(
+    pm: Postmortem, left: list[Ticket], total: int, policy: SyncPolicy, closes: int
+) -> tuple[list[PlanEntry], int]:
+    """Entries for tickets whose item left a cleanly parsed postmortem."""
+    out: list[PlanEntry] = []
+    for t in left:
+        key = t.key or t.ref
+        if not pm.has_action_section:
+            why = "the action-item section vanished: nothing closed"
+            out.append(PlanEntry(key, "conflict", why, pm.path, None, t))
+        elif 2 * len(left) > total:
+            why = f"the postmortem lost {len(left)} of its {total} tracked items: nothing closed"
+            out.append(PlanEntry(key, "conflict", why, pm.path, None, t))
+        elif is_closed(t.state):
+            why = "removed from the file; the ticket is already closed"
+            out.append(PlanEntry(key, "unchanged", why, pm.path, None, t))
+        elif policy.close_removed and closes < policy.max_closes:
+            closes += 1
+            why = "removed from the file (close_removed: true)"
+            out.append(PlanEntry(key, "close", why, pm.path, None, t, close_reason="not_planned"))
+        else:
+            why = "max_closes reached this run" if policy.close_removed else "close_removed is off"
+            out.append(
+                PlanEntry(key, "orphaned", f"removed from the file; {why}", pm.path, None, t)
+            )
+    return out, closes
+
+
+def plan(
+    postmortems: Sequence[Postmortem],
+    tickets: Sequence[Ticket],
+    policy: SyncPolicy,
+    as_of: dt.date,
+) -> SyncPlan:
+    """Compare the files with one listing of tracked tickets and decide every write. Pure."""
+    pms = [pm for pm in postmortems if not (policy.since and pm.date and pm.date < policy.since)]
+    s = _State()
+    for t in tickets:
+        s.by_ref.setdefault(t.ref, t)
+        if t.url:
+            s.by_ref.setdefault(t.url, t)
+        if t.marker is not None:
+            s.by_key.setdefault(t.marker.key, t)
+    _claim_items(s, pms)
+    _settle_claims(s, policy)
+    _find_orphans(s, pms, tickets)
+    closes = 0
+    out: list[PlanEntry] = []
+    for pm in pms:
+        entries = s.entries.get(pm.path, [])
+        left = s.orphans.get(pm.path, [])
+        unbound = s.unbound.get(pm.path, [])
+        pairs = rebind(unbound, left) if left and unbound else {}
+        for item in unbound:
+            if item.key in pairs:
+                t, r = pairs[item.key]
+                assert t.marker is not None
+                how = f"text changed; rebound to {t.ref} (similarity {r:.2f})"
+                entries.append(_bound(pm, item, t, t.marker, policy, how))
+            else:
+                entries.append(_new(pm, item, policy))
+        entries.sort(key=lambda e: e.item.line if e.item else 1 << 30)
+        taken = {t.ref for t, _ in pairs.values()}
+        left = [t for t in left if t.ref not in taken]
+        if left and not pm.has_errors:  # removals are judged only on cleanly parsed files
+            removed, closes = _judge_removed(pm, left, s.tracked[pm.path], policy, closes)
+            entries.extend(removed)
+        out.extend(entries)
+    return SyncPlan(tuple(out), as_of)
