@@ -104,7 +104,7 @@ def _phase(root: str, db: str, trace: bool, out: Any) -> None:
             "parse": parse_s,
             "rss_mb": rss_kb / 1024 if sys.platform != "darwin" else rss_kb / 1024 / 1024,
             "py_mb": peak_py / 1024 / 1024,
-            "requests": outcome.requests,
+            "requests": backend.requests,  # SQLite queries (no HTTP: outcome.requests is None)
             "writes": backend.writes,
             "items": len(outcome.items),
             "counts": {k: v for k, v in counts.items() if v},

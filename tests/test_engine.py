@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.sync_harness import AS_OF, Crash, Repo, Wrapper
+from tracker.backends.local import LocalBackend
 from tracker.engine import SyncOutcome, status_rows
 from tracker.model import Ticket
 from tracker.sync import ItemResult, SyncPolicy
@@ -88,7 +89,9 @@ def test_second_sync_without_changes_makes_no_write_and_one_request(repo: Repo) 
     before = repo.read("postmortems/2026-06-15-queue.md")
     out = repo.sync()
     assert counts(out) == {"unchanged": 6}
-    assert repo.writes == 0 and out.requests == 1
+    assert repo.writes == 0 and out.requests is None  # no HTTP on the local backend
+    assert repo.last is not None and isinstance(repo.last.inner, LocalBackend)
+    assert repo.last.inner.requests == 1  # one listing query
     assert out.files_written == ()
     assert repo.read("postmortems/2026-06-15-queue.md") == before
 

@@ -6,22 +6,34 @@ import datetime as dt
 import json
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Literal, NoReturn
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
-from tracker import __version__, scaffold
+from tracker import __version__, scaffold, wiring
 from tracker.config import LoadedConfig, load_config
 from tracker.discover import discover
-from tracker.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, TrackerError
-from tracker.gha import annotation, append_step_summary, in_actions
+from tracker.engine import SyncOutcome, run_sync, status_rows
+from tracker.errors import (
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    ConfigError,
+    TrackerError,
+)
+from tracker.gha import annotation, append_step_summary, in_actions, write_outputs
 from tracker.lint import LintSettings, lint_repository, rank
 from tracker.model import Postmortem, Problem
 from tracker.parse import parse_postmortem
+from tracker.report import compute_for_config, render_text, to_csv, to_json, to_markdown
+from tracker.sync import ItemResult
 
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -243,6 +255,280 @@ def _lint_summary(flat: list[tuple[str, Problem]], files: int) -> str:
             msg = p.message.replace("|", "\\|")
             lines.append(f"| `{path}` | {p.line or ''} | {p.code} {p.severity} | {msg} |")
     return "\n".join(lines)
+
+
+# --- sync --------------------------------------------------------------------------------------
+
+_VERB = {
+    "create": "would create",
+    "update": "would update",
+    "close": "would close",
+    "reopen": "would reopen",
+    "orphaned": "orphaned",
+    "conflict": "conflict",
+}
+_DONE = {
+    "create": "created",
+    "update": "updated",
+    "close": "closed",
+    "reopen": "reopened",
+    "orphaned": "orphaned",
+    "conflict": "conflict",
+    "failed": "FAILED",
+    "deferred": "deferred",
+}
+
+
+def _backend(state: _State, name: str | None) -> wiring.BuiltBackend:
+    built = wiring.build_backend(state.loaded, name)
+    if built.notice:
+        _err.print(f"[yellow]note:[/] {escape(built.notice)}")
+    return built
+
+
+def _files(state: _State, paths: Sequence[str]) -> list[tuple[Path, str]]:
+    cfg = state.loaded.config
+    files = discover(paths, state.loaded.root, cfg.paths, cfg.exclude)
+    if not files:
+        where = ", ".join(paths) if paths else ", ".join(cfg.paths)
+        _err.print(f"[yellow]no postmortems found in {escape(where)}[/]")
+    return files
+
+
+def _progress_printer(total_hint: str) -> Callable[[int, int, ItemResult], None]:
+    """Plain progress lines for logs (CI): every 10% and the last item."""
+    last = [-1]
+
+    def show(done: int, total: int, result: ItemResult) -> None:
+        step = max(1, total // 10)
+        if done == total or done // step != last[0]:
+            last[0] = done // step
+            _err.print(f"{total_hint} {done}/{total}", markup=False)
+
+    return show
+
+
+@cli.command("sync")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing anywhere.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--backend",
+    "backend_name",
+    type=click.Choice(wiring.BACKEND_NAMES),
+    help="Override `backend:` of the config.",
+)
+@click.option(
+    "--no-write-back", is_flag=True, help="Do not write ticket links into the postmortems."
+)
+@click.option("--as-of", callback=_date, metavar="YYYY-MM-DD", help="Today, for default due dates.")
+@click.pass_obj
+def sync_cmd(
+    state: _State,
+    paths: tuple[str, ...],
+    dry_run: bool,
+    fmt: str,
+    backend_name: str | None,
+    no_write_back: bool,
+    as_of: dt.date | None,
+) -> None:
+    """Turn action items into tickets, exactly once, and write the links back.
+
+    Each item becomes one ticket, found again on every run by the key stored in it (never by
+    title), so running sync twice changes nothing. A change in the file (owner, due date, text,
+    done) updates the ticket; changes people make in the tracker are kept. Tickets closed in the
+    tracker are written back as Done / [x] where the file has a status cell or checkbox.
+
+    \b
+    --format json prints one object on stdout:
+      {"created", "updated", "closed", "reopened", "unchanged", "orphaned", "conflicts",
+       "failed", "deferred", "requests", "items": [{"key", "action", "ticket", "reason",
+       "error"}]}
+
+    Exits 1 when any item failed. Work past `sync.max_writes` is deferred to the next run.
+    """
+    built = _backend(state, backend_name)
+    loaded = state.loaded
+    files = _files(state, paths)
+    write_back = loaded.config.sync.write_back
+    mode: Literal["file", "none"] = (
+        "none" if no_write_back or dry_run or write_back == "none" else "file"
+    )
+    if write_back in ("pull-request", "commit") and mode == "file":
+        _err.print(
+            f"[yellow]note:[/] sync.write_back is '{write_back}' (for the GitHub Action); "
+            "writing the links into the files here"
+        )
+    progress = None
+    if not dry_run and fmt == "text":
+        progress = _progress_printer("applying")
+    outcome = run_sync(
+        files,
+        built.backend,
+        wiring.sync_policy(loaded),
+        as_of=as_of or wiring.today(loaded),
+        dry_run=dry_run,
+        write_back=mode,
+        parse_options=loaded.config.parse_options(),
+        progress=progress,
+    )
+    if fmt == "json":
+        click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
+    else:
+        _print_outcome(outcome, dry_run)
+    if outcome.failed or outcome.write_back_errors:
+        raise SystemExit(EXIT_FAILED)
+
+
+def _print_outcome(outcome: SyncOutcome, dry_run: bool) -> None:
+    out = Console(highlight=False, soft_wrap=True)
+    words = _VERB if dry_run else _DONE
+    for r in outcome.items:
+        word = words.get(r.action)
+        if word is None:
+            continue
+        ref = r.ticket.ref if r.ticket else "-"
+        line = f"{word:>12}  {ref:<10} {r.key}  {r.reason}"
+        if r.error:
+            line += f"  error: {r.error}"
+        out.print(line, markup=False)
+    counts = outcome.counts()
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    head = "plan" if dry_run else "sync"
+    req = f"; {outcome.requests} requests" if outcome.requests is not None else ""
+    _err.print(f"{head}: {summary or 'nothing to do'}{req}", markup=False)
+    for path in outcome.files_written:
+        _err.print(f"links written to {path}", markup=False)
+    for problem in outcome.write_back_errors:
+        _err.print(f"[red]write-back:[/] {escape(problem)}")
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+@cli.command("status")
+@click.option("--owner", metavar="NAME", help="Only items of this owner (as written, or login).")
+@click.option("--overdue", is_flag=True, help="Only overdue items.")
+@click.option("--postmortem", metavar="ID", help="Only items of this postmortem (id or path).")
+@click.option("--as-of", callback=_date, metavar="YYYY-MM-DD", help="Judge due dates by this day.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--backend", "backend_name", type=click.Choice(wiring.BACKEND_NAMES))
+@click.pass_obj
+def status_cmd(
+    state: _State,
+    owner: str | None,
+    overdue: bool,
+    postmortem: str | None,
+    as_of: dt.date | None,
+    fmt: str,
+    backend_name: str | None,
+) -> None:
+    """List the open action items across every postmortem, overdue first.
+
+    Reads the tickets (the backend's snapshot), not the files: run `tracker sync` first.
+    """
+    built = _backend(state, backend_name)
+    day = as_of or wiring.today(state.loaded)
+    rows = status_rows(
+        built.backend.list_tracked(),
+        day,
+        owner=owner,
+        overdue_only=overdue,
+        postmortem=postmortem,
+        tz=ZoneInfo(state.loaded.config.timezone),
+    )
+    if fmt == "json":
+        click.echo(json.dumps({"as_of": day.isoformat(), "items": [r.to_json() for r in rows]}))
+        return
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for col in ("Ticket", "Title", "Owner", "Due", "Age"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        due = r.due.isoformat() if r.due else "-"
+        style = "red" if r.overdue else None
+        table.add_row(
+            r.ref,
+            escape(r.title),
+            escape(r.owner or "-"),
+            due,
+            f"{r.age_days}d" if r.age_days is not None else "-",
+            style=style,
+        )
+    Console(highlight=False).print(table)
+    late = sum(1 for r in rows if r.overdue)
+    _err.print(f"{len(rows)} open items, {late} overdue (as of {day.isoformat()})")
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+@cli.command("report")
+@click.option("--as-of", callback=_date, metavar="YYYY-MM-DD", help="The report's day.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "csv"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--output", "output", metavar="FILE", help="Write the report to FILE.")
+@click.option("--post", is_flag=True, help="Keep one report per ISO week in the tracker.")
+@click.option("--backend", "backend_name", type=click.Choice(wiring.BACKEND_NAMES))
+@click.pass_obj
+def report_cmd(
+    state: _State,
+    as_of: dt.date | None,
+    fmt: str,
+    output: str | None,
+    post: bool,
+    backend_name: str | None,
+) -> None:
+    """Weekly figures: overdue and stale items, completion and on-time rates, trends.
+
+    \b
+    Definitions:
+      open        not closed (in progress is part of open, also counted on its own)
+      overdue     open and due before the report day
+      stale       open and not updated for report.stale_after_days (default 14)
+      completion  done / (done + open); dropped items do not count
+      on time     done by the due date / done with a due date
+
+    --post keeps one report per ISO week (updated in place); under GitHub Actions the Markdown
+    also goes to the job summary.
+    """
+    built = _backend(state, backend_name)
+    day = as_of or wiring.today(state.loaded)
+    report = compute_for_config(built.backend.list_tracked(), day, state.loaded.config)
+    markdown = to_markdown(report, nudge=state.loaded.config.report.nudge)
+    if fmt == "json":
+        body = json.dumps(to_json(report), ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "csv":
+        body = to_csv(report)
+    elif fmt == "markdown":
+        body = markdown
+    else:
+        body = ""
+    if output:
+        try:
+            Path(output).write_text(body or markdown, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{output}: cannot write the report: {exc.strerror}") from None
+        _err.print(f"report written to {escape(output)}")
+    elif fmt == "text":
+        render_text(report, Console(highlight=False))
+    else:
+        click.echo(body, nl=False)
+    append_step_summary(markdown)
+    if post:
+        url = built.backend.post_report(
+            f"Postmortem action items: {report.week}", markdown, report.week
+        )
+        _err.print(f"report posted: {escape(url)}")
+        write_outputs({"report-url": url})
 
 
 # --- init and config ---------------------------------------------------------------------------
