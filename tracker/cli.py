@@ -378,6 +378,8 @@ def sync_cmd(
         click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
     else:
         _print_outcome(outcome, dry_run)
+    for notice in getattr(built.backend, "notices", ()):
+        _err.print(f"[yellow]note:[/] {escape(str(notice))}")
     if outcome.failed or outcome.write_back_errors:
         raise SystemExit(EXIT_FAILED)
 

@@ -1,0 +1,175 @@
+"""Faults over 127.0.0.1: a 200-item sync through the engine converges without duplicates.
+
+`responses` cannot show a request being re-sent after its answer was lost (API-NOTES 3.3), so
+these runs go through a real socket to the fake served on the loopback interface. Faults hit
+seeded random requests; the fake stores a create before failing or dropping most answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.backends.test_github import spec_problems
+from tests.conftest import SPECS
+from tests.fakes.github_fake import FakeClock, FakeServer, Fault, GitHubFake, Logged
+from tracker.backends.github import GitHubBackend
+from tracker.backends.github_body import parse_body
+from tracker.engine import SyncOutcome, run_sync
+from tracker.sync import SyncPolicy
+
+TOKEN = "t0ken-secret"
+AS_OF = dt.date(2026, 3, 1)
+OWNERS = ("alice", "bob", "carol", "dan", "erin")
+CREATE = r"/repos/acme/infra/issues"
+POSTMORTEMS, ITEMS = 20, 10
+# Kinds after which the fake may or may not have stored the create (it stores it here when
+# `after`); the rate-limit kinds are never applied, and are re-sent after the wait.
+LOSSY = ("500", "502", "503", "timeout", "drop")
+LIMITS = ("429", "secondary")
+
+
+def postmortem(i: int) -> str:
+    date = dt.date(2026, 1, 1) + dt.timedelta(days=i)
+    lines = [
+        f"- [{OWNERS[(i + n) % len(OWNERS)]}] Fix failure mode {n} of incident {i}. "
+        f"Due: {date + dt.timedelta(days=14 + n)} (P{n % 3})"
+        for n in range(ITEMS)
+    ]
+    head = f"---\nid: pm-{i:03d}\ndate: {date}\nseverity: SEV2\n---\n# Incident {i}\n\n"
+    return head + "## Action items\n\n" + "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> list[tuple[Path, str]]:
+    out = []
+    for i in range(POSTMORTEMS):
+        rel = f"postmortems/pm-{i:03d}.md"
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(postmortem(i), encoding="utf-8")
+        out.append((path, rel))
+    return out
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[GitHubFake, FakeServer]]:
+    fake = GitHubFake(clock=FakeClock(tick=1), token=TOKEN, assignable=OWNERS)
+    with FakeServer(fake) as server:
+        yield fake, server
+
+
+def backend(server: FakeServer, waits: list[float]) -> GitHubBackend:
+    return GitHubBackend(
+        "acme/infra",
+        TOKEN,
+        api_url=server.url,
+        write_spacing_s=0,
+        http_timeout_s=0.2,
+        sleeper=waits.append,  # nothing sleeps: 60 s secondary waits are only recorded
+        label_templates=("priority:{priority}",),
+    )
+
+
+def sync(files: list[tuple[Path, str]], gh: GitHubBackend) -> SyncOutcome:
+    policy = SyncPolicy(max_writes=10_000, label_templates=("priority:{priority}",))
+    return run_sync(files, gh, policy, as_of=AS_OF)
+
+
+def schedule(rng: random.Random, creates: int) -> list[Fault]:
+    """Each fault kind at seeded random points: on creates, and on the reads around them."""
+    faults = []
+    for kind in (*LOSSY, *LIMITS):
+        for skip in rng.sample(range(creates), 3):
+            after = kind in LOSSY and rng.random() < 0.75
+            faults.append(Fault(kind, "POST", CREATE, after=after, skip=skip, delay_s=0.6))
+        faults.append(Fault(kind, "GET", skip=rng.randrange(40), delay_s=0.6))
+    return faults
+
+
+def create_key(r: Logged) -> str:
+    marker = parse_body(r.body.get("body") if isinstance(r.body, dict) else None).marker
+    assert marker is not None
+    return marker.key
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_faulty_first_sync_then_a_clean_one_converges(
+    seed: int, files: list[tuple[Path, str]], served: tuple[GitHubFake, FakeServer]
+) -> None:
+    fake, server = served
+    keys_total = POSTMORTEMS * ITEMS
+    fake.inject(*schedule(random.Random(seed), keys_total))
+    waits: list[float] = []
+    first = sync(files, backend(server, waits))
+    fired = Counter(f.kind for f in fake.faults for _ in range(f.fired))
+    assert set(fired) == {*LOSSY, *LIMITS}, fired  # every kind hit at least once
+    assert first.counts()["created"] + first.counts()["failed"] == keys_total
+    assert 60.0 in waits and 3.0 in waits  # secondary limit and Retry-After, never slept
+
+    fake.faults.clear()
+    second = sync(files, backend(server, []))
+    assert second.failed == 0
+
+    creates = fake.requests("POST", CREATE)
+    stored = Counter(create_key(r) for r in creates if r.applied)
+    assert len(stored) == keys_total and set(stored.values()) == {1}  # none lost, none twice
+    tracked = [i for i in fake.issues() if parse_body(i["body"]).marker is not None]
+    assert len(tracked) == keys_total
+    # A create is sent again only after an answer proving it was not stored: a rate limit,
+    # or a failed request the fake never applied and a lookup that found nothing.
+    sent = Counter(create_key(r) for r in creates)
+    unapplied = Counter(create_key(r) for r in creates if not r.applied)
+    for key, n in sent.items():
+        assert n == 1 + unapplied[key], (key, n, unapplied[key])
+
+    third = backend(server, [])
+    again = sync(files, third)
+    assert again.counts()["unchanged"] == keys_total
+    assert third.requests_made == 2 and third.writes == 0
+    if SPECS.is_dir():  # the loopback traffic too, faults and all
+        assert spec_problems(fake.log) == []
+
+
+def test_cli_sync_end_to_end_over_loopback(
+    tmp_path: Path, served: tuple[GitHubFake, FakeServer]
+) -> None:
+    fake, server = served
+    (tmp_path / "postmortems").mkdir()
+    (tmp_path / "postmortems" / "pm-000.md").write_text(postmortem(0), encoding="utf-8")
+    (tmp_path / ".tracker.yml").write_text(
+        "backend: github\n"
+        f"github:\n  repo: acme/infra\n  api_url: {server.url}\n  write_spacing_s: 0\n"
+        "  label_templates: ['priority:{priority}']\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "TRACKER_"))}
+    env["GITHUB_TOKEN"] = TOKEN
+
+    def run() -> dict[str, Any]:
+        cmd = [sys.executable, "-m", "tracker", "sync", "--format", "json", "--as-of", "2026-03-01"]
+        done = subprocess.run(
+            cmd, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        assert TOKEN not in done.stdout + done.stderr
+        out: dict[str, Any] = json.loads(done.stdout)
+        return out
+
+    first = run()
+    assert first["created"] == ITEMS and len(fake.issues()) == ITEMS
+    text = (tmp_path / "postmortems" / "pm-000.md").read_text(encoding="utf-8")
+    assert text.count("(tracked: #") == ITEMS
+    again = run()
+    assert again["unchanged"] == ITEMS and again["requests"] == 1
+    assert len(fake.issues()) == ITEMS
