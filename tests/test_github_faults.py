@@ -173,3 +173,61 @@ def test_cli_sync_end_to_end_over_loopback(
     again = run()
     assert again["unchanged"] == ITEMS and again["requests"] == 1
     assert len(fake.issues()) == ITEMS
+
+
+def test_cli_sync_updates_closes_and_writes_back_over_loopback(
+    tmp_path: Path, served: tuple[GitHubFake, FakeServer]
+) -> None:
+    """The same life cycle as on the local backend, through the CLI as a subprocess."""
+    fake, server = served
+    pm = tmp_path / "postmortems" / "pm-7.md"
+    pm.parent.mkdir()
+    pm.write_text(
+        "---\nid: pm-7\ndate: 2026-01-05\n---\n# Incident 7\n\n## Action items\n\n"
+        f"- [ ] Add a disk alert on db-1. Owner: @{OWNERS[0]} Due: 2026-02-01\n"
+        f"- [ ] Shard the ledger table. Owner: @{OWNERS[1]} Due: 2026-03-01\n"
+        f"- [ ] Rotate the replica password. Owner: @{OWNERS[2]} Due: 2026-04-01\n",
+        encoding="utf-8",
+    )
+    (tmp_path / ".tracker.yml").write_text(
+        f"backend: github\ngithub:\n  repo: acme/infra\n  api_url: {server.url}\n"
+        "  write_spacing_s: 0\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "TRACKER_"))}
+    env["GITHUB_TOKEN"] = TOKEN
+
+    def sync() -> dict[str, Any]:
+        cmd = [sys.executable, "-m", "tracker", "sync", "--format", "json", "--as-of", "2026-01-10"]
+        done = subprocess.run(
+            cmd, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        assert TOKEN not in done.stdout + done.stderr
+        out: dict[str, Any] = json.loads(done.stdout)
+        return out
+
+    assert sync()["created"] == 3
+    text = pm.read_text(encoding="utf-8")
+    assert [n for n in (1, 2, 3) if f"(tracked: #{n})" in text] == [1, 2, 3]
+    by_title = {i["title"]: i for i in fake.issues()}
+    shard = by_title["Shard the ledger table."]
+    # The file changes: a new due date for one item, another one done.
+    text = text.replace("Due: 2026-03-01", "Due: 2026-03-15").replace(
+        "- [ ] Add a disk alert", "- [x] Add a disk alert"
+    )
+    pm.write_text(text, encoding="utf-8")
+    # A person closes the third ticket in GitHub.
+    rotate = by_title["Rotate the replica password."]
+    fake.edit(rotate["number"], state="closed", state_reason="completed")
+    result = sync()
+    assert (result["created"], result["updated"], result["closed"]) == (0, 1, 1)
+    issues = {i["number"]: i for i in fake.issues()}
+    assert "2026-03-15" in issues[shard["number"]]["body"]
+    assert issues[by_title["Add a disk alert on db-1."]["number"]]["state"] == "closed"
+    assert "- [x] Rotate the replica password." in pm.read_text(encoding="utf-8")
+    assert len(fake.issues()) == 3
+    # Once the file agrees with GitHub, nothing is left to write.
+    sync()
+    final = sync()
+    assert final["created"] + final["updated"] + final["closed"] + final["reopened"] == 0
