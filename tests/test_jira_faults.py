@@ -9,8 +9,10 @@ client's socket timeout (0.3 s) is real, a few times per run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import math
 import os
 import random
 import subprocess
@@ -26,7 +28,7 @@ from tests.backends.contract import make_draft
 from tests.backends.test_jira import owners_map, spec_problems
 from tests.conftest import SPECS
 from tests.fakes.jira_fake import EMAIL, PAT, TOKEN, Fault, JiraFake, Logged, Mode
-from tracker.backends.base import TicketDraft
+from tracker.backends.base import Capabilities, TicketDraft
 from tracker.backends.jira import JiraBackend
 from tracker.backends.jira_text import read_marker
 from tracker.engine import SyncOutcome, run_sync
@@ -74,11 +76,19 @@ def served(request: pytest.FixtureRequest) -> Iterator[tuple[JiraFake, str]]:
         yield fake, url
 
 
-def backend(fake: JiraFake, url: str, waits: list[float]) -> JiraBackend:
+class OneByOne(JiraBackend):
+    """The same backend with bulk create off: the fault matrix then hits every single create."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return dataclasses.replace(super().capabilities, bulk_create=False)
+
+
+def backend(fake: JiraFake, url: str, waits: list[float], *, bulk: bool = True) -> JiraBackend:
     creds: dict[str, Any] = (
         {"email": EMAIL, "token": TOKEN} if fake.mode == "cloud" else {"pat": PAT}
     )
-    return JiraBackend(
+    return (JiraBackend if bulk else OneByOne)(
         url,
         project="OPS",
         deployment=fake.mode,
@@ -141,7 +151,7 @@ def test_a_faulty_first_sync_then_a_clean_one_converges(
     total = POSTMORTEMS * ITEMS
     fake.faults.extend(schedule(random.Random(seed), total))
     waits: list[float] = []
-    first = sync(files, backend(fake, url, waits), fake.mode)
+    first = sync(files, backend(fake, url, waits, bulk=False), fake.mode)
     fired = Counter(f.kind for f in fake.faults for _ in range(f.fired))
     assert set(fired) == {*LOSSY, *LIMITS}, fired  # every kind hit at least once
     assert first.counts()["created"] + first.counts()["failed"] == total
@@ -199,6 +209,37 @@ def test_bulk_creates_under_faults_converge(served: tuple[JiraFake, str]) -> Non
     assert all(isinstance(r, Ticket) for r in jira.create_many(missing))
     keys = Counter(t.key for t in backend(fake, url, []).list_tracked())
     assert len(keys) == 200 and set(keys.values()) == {1}
+
+
+def test_engine_bulk_sync_under_faults_converges(
+    files: list[tuple[Path, str]], served: tuple[JiraFake, str]
+) -> None:
+    """run_sync sends creates through create_many; lost chunks are looked up, never re-sent."""
+    fake, url = served
+    total = POSTMORTEMS * ITEMS
+    fake.faults += [
+        Fault("429", "POST", "issue/bulk", retry_after="3"),
+        Fault("502", "POST", "issue/bulk", after=True),  # stored, answer lost
+        Fault("drop", "POST", "issue/bulk", after=True),  # stored, answer lost
+        Fault("timeout", "POST", "issue/bulk"),  # never stored
+    ]
+    first = sync(files, backend(fake, url, []), fake.mode)
+    assert first.counts()["created"] + first.counts()["failed"] == total
+    fake.calm()
+    sync(files, backend(fake, url, []), fake.mode)
+    keys = Counter(t.key for t in backend(fake, url, []).list_tracked())
+    assert len(keys) == total and set(keys.values()) == {1}
+    sent = Counter(
+        k
+        for r in fake.log
+        if r.endpoint in ("issue", "issue/bulk") and r.method == "POST"
+        for k in stored_keys(r)
+    )
+    assert set(sent.values()) == {1}  # no key was ever stored twice
+    bulk_posts = [r for r in fake.log if r.endpoint == "issue/bulk"]
+    assert len(bulk_posts) <= math.ceil(total / 50) + 3
+    again = sync(files, backend(fake, url, []), fake.mode)
+    assert again.counts()["unchanged"] == total
 
 
 def test_cli_sync_end_to_end_over_loopback(tmp_path: Path) -> None:

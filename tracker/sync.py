@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 from tracker.backends.base import Backend, TicketDraft
 from tracker.drafts import DoneItems, SyncPolicy, with_status
@@ -89,10 +89,55 @@ class SyncResult:
 Progress = Callable[[int, int, ItemResult], None]  # (entries done, entries in all, latest)
 
 
-def _create(backend: Backend, draft: TicketDraft) -> Ticket:
-    """Create; after a lost answer look the key up instead of sending it again blindly."""
+@runtime_checkable
+class BulkCreator(Protocol):
+    """A backend that creates many tickets in one request (Jira: 50 per call)."""
+
+    def create_many(self, drafts: Sequence[TicketDraft]) -> list[Ticket | BackendError]: ...
+
+
+def _create_draft(entry: PlanEntry) -> TicketDraft:
+    """The draft a create sends: the marker says "open" until a planned close lands, so a crash
+    in between leaves a ticket the next plan closes (not one it believes closed by a person)."""
+    draft = entry.draft
+    assert draft is not None
+    if entry.close_reason:
+        draft = draft.with_marker(with_status(draft.marker, "open", None))
+    return draft
+
+
+def _bulk_create(
+    plan: SyncPlan, backend: Backend, max_writes: int
+) -> dict[int, Ticket | BackendError]:
+    """Creates that fit the budget, sent through `create_many` up front, by entry index."""
+    if not (backend.capabilities.bulk_create and isinstance(backend, BulkCreator)):
+        return {}
+    remaining = max_writes
+    picked: list[int] = []
+    for n, entry in enumerate(plan.entries):
+        cost = entry.writes
+        if cost == 0 or cost > remaining:
+            continue  # the main loop defers it (same walk, same budget)
+        remaining -= cost
+        if entry.action == "create":
+            picked.append(n)
+    if not picked:
+        return {}
+    made = backend.create_many([_create_draft(plan.entries[n]) for n in picked])
+    return dict(zip(picked, made, strict=True))
+
+
+def _create(
+    backend: Backend, draft: TicketDraft, sent: Ticket | BackendError | None = None
+) -> Ticket:
+    """Create (or take the bulk answer); after a lost answer look the key up, never re-send
+    blindly."""
     try:
-        return backend.create(draft)
+        if sent is None:
+            return backend.create(draft)
+        if isinstance(sent, BackendError):
+            raise sent
+        return sent
     except OutcomeUnknown:
         found = backend.find(draft.key)
         if found is not None:
@@ -100,17 +145,18 @@ def _create(backend: Backend, draft: TicketDraft) -> Ticket:
         return backend.create(draft)  # truly absent: the first attempt never landed
 
 
-def _execute(entry: PlanEntry, backend: Backend, done: list[Ticket]) -> None:
+def _execute(
+    entry: PlanEntry,
+    backend: Backend,
+    done: list[Ticket],
+    sent: Ticket | BackendError | None = None,
+) -> None:
     """Run one entry's writes; each ticket state reached is appended to `done`."""
     draft = entry.draft
     if entry.action == "create":
         assert draft is not None
         final = draft.marker
-        if entry.close_reason:
-            # The marker says "open" until the close lands, so a crash in between leaves a
-            # ticket the next plan closes (rather than one it believes closed by a person).
-            draft = draft.with_marker(with_status(final, "open", None))
-        done.append(_create(backend, draft))
+        done.append(_create(backend, _create_draft(entry), sent))
         if entry.close_reason:
             done.append(backend.close(done[-1], entry.close_reason, final))
         return
@@ -140,6 +186,7 @@ def apply(
     halted: str | None = None
     results: list[ItemResult] = []
     total = len(plan.entries)
+    bulk = _bulk_create(plan, backend, max_writes)
     for n, entry in enumerate(plan.entries, 1):
         cost = entry.writes
         result: ItemResult
@@ -152,7 +199,7 @@ def apply(
             remaining -= cost
             done: list[Ticket] = []
             try:
-                _execute(entry, backend, done)
+                _execute(entry, backend, done, bulk.get(n - 1))
                 result = ItemResult(entry.key, entry.action, entry.reason, done[-1], None, entry)
             except RateLimited as exc:  # every later write would wait too: stop writing
                 halted = f"rate limited ({exc})"
