@@ -27,8 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.fakes.jira_fake import EMAIL, PAT, TOKEN, USERS, JiraFake
 from tracker.backends.jira import JiraBackend
 from tracker.engine import run_sync
-from tracker.parse import parse_postmortem
-from tracker.sync import SyncPolicy, plan
+from tracker.sync import SyncPolicy
 
 AS_OF = dt.date(2026, 11, 20)
 PER_FILE = 10
@@ -87,28 +86,24 @@ def run(mode: str, items: int, work: Path) -> list[dict[str, Any]]:
     fake = JiraFake(mode)  # type: ignore[arg-type]
     with fake.serve() as url:
         files = write_files(work / mode / "bulk", items)
-        pms = [parse_postmortem(p.read_bytes(), rel) for p, rel in files]
 
-        # 1. first sync, bulk creates
+        # 1. first sync through the engine: creates go through create_many (50 per request)
         b = backend(fake, url)
         start, t0 = len(fake.log), time.perf_counter()
-        the_plan = plan(pms, b.list_tracked(), policy(fake), AS_OF)
-        drafts = [e.draft for e in the_plan.entries if e.action == "create" and e.draft]
-        results = b.create_many(drafts)
+        first = run_sync(files, b, policy(fake), as_of=AS_OF, write_back="none")
         wall = time.perf_counter() - t0
-        failed = sum(1 for r in results if isinstance(r, Exception))
         rows.append(
             {
                 "mode": mode,
-                "phase": "first sync (plan + create_many)",
-                "items": len(drafts),
+                "phase": "first sync (run_sync)",
+                "items": len(first.items),
                 "requests": b.requests_made,
                 "creates": creates_since(fake, start),
                 "writes": writes_since(fake, start),
                 "budget": f"creates <= {math.ceil(items / 50)}, + setup",
-                "ok": failed == 0 and creates_since(fake, start) <= math.ceil(items / 50),
+                "ok": first.failed == 0 and creates_since(fake, start) <= math.ceil(items / 50),
                 "wall": wall,
-                "detail": f"{failed} failed; setup: "
+                "detail": f"created {first.created}; setup: "
                 + ", ".join(
                     sorted({r.endpoint for r in fake.log[start:] if r.endpoint != "issue/bulk"})
                 ),
@@ -136,28 +131,6 @@ def run(mode: str, items: int, work: Path) -> list[dict[str, Any]]:
             }
         )
 
-    # 3. the engine's first sync today: one create per item
-    fake = JiraFake(mode)  # type: ignore[arg-type]
-    with fake.serve() as url:
-        files = write_files(work / mode / "engine", items)
-        b = backend(fake, url)
-        t0 = time.perf_counter()
-        outcome = run_sync(files, b, policy(fake), as_of=AS_OF, write_back="none")
-        wall = time.perf_counter() - t0
-        rows.append(
-            {
-                "mode": mode,
-                "phase": "first sync (run_sync, one create per item)",
-                "items": len(outcome.items),
-                "requests": b.requests_made,
-                "creates": creates_since(fake, 0),
-                "writes": writes_since(fake, 0),
-                "budget": "(contrast: no create_many in the engine yet)",
-                "ok": None,
-                "wall": wall,
-                "detail": f"created {outcome.created}",
-            }
-        )
     return rows
 
 
