@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import re
@@ -201,13 +202,13 @@ def _parse(raw: bytes, path: str, options: ParseOptions, digest: str) -> Postmor
             loaded = yaml.safe_load(outline.front_matter)
             if isinstance(loaded, dict):
                 front = loaded
-        except yaml.YAMLError as exc:
+        except Exception as exc:  # YAMLError, and ValueError for a date such as 2026-02-30
             mark = getattr(exc, "problem_mark", None)
             problems.append(
                 Problem(
                     "PM023",
                     "warning",
-                    f"front matter is not valid YAML ({getattr(exc, 'problem', exc)}): "
+                    f"front matter is not valid YAML ({getattr(exc, 'problem', None) or exc}): "
                     "metadata there was ignored",
                     (mark.line + 2) if mark is not None else 1,
                 )
@@ -395,7 +396,8 @@ def _list_item(doc: _Doc, node: ListNode, ctx: _Ctx, region: Region) -> None:
     if not text.strip() and not node.children:
         return
     bold_head = _BOLD_PSEUDO_RE.match(text)
-    lead_in = node.children and (text.rstrip().rstrip("*_").endswith(":") or bold_head)
+    bare = it.checkbox(text.strip())[0].strip()  # "- [ ]" with children: no text of its own
+    lead_in = node.children and (not bare or text.rstrip().rstrip("*_").endswith(":") or bold_head)
     if lead_in and not v.extract_tickets(text, doc.defs)[1]:
         # "Ensure alerting is in place for:" -> the children are the items
         st, due = _heading_context(text)
@@ -440,6 +442,8 @@ def _tables(doc: _Doc, region: Region, tables: list[Table], ctx: _Ctx) -> None:
             if not item_md.strip():
                 continue
             f = it.build(item_md, doc.defs, doc.options.known_owners, line=row.line + 1)
+            if not f.title and not f.tickets:
+                continue  # "-", "**" or ":" in the item cell: nothing to track
             owner_cell = cell("owner")
             if owner_cell.strip():
                 f.owners = v.split_owners(owner_cell)
@@ -560,12 +564,9 @@ def _parse_inline(doc: _Doc, regions: list[Region]) -> None:
 
 
 def _section_of(outline: Outline, line: int) -> str | None:
-    title = None
-    for h in outline.headings:
-        if h.line > line:
-            break
-        title = heading_words(h.text)
-    return title
+    """The heading above `line` (headings are sorted by line: a binary search)."""
+    idx = bisect.bisect_right(outline.heading_lines, line) - 1
+    return heading_words(outline.headings[idx].text) if idx >= 0 else None
 
 
 __all__ = ["Block", "ParseOptions", "parse_postmortem"]

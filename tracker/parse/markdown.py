@@ -35,6 +35,7 @@ class Outline:
     body_start: int = 0  # first line after front matter
     front_matter: str | None = None
     front_matter_end: int = 0
+    heading_lines: list[int] = field(default_factory=list)  # sorted, for binary search
 
 
 def split_front_matter(lines: list[str]) -> tuple[str | None, int]:
@@ -93,6 +94,7 @@ def scan(lines: list[str]) -> Outline:
                 continue
         prev_text = not _LIST_START_RE.match(line) and "|" not in line
     outline.in_code = in_code
+    outline.heading_lines = [h.line for h in outline.headings]
     return outline
 
 
@@ -100,7 +102,10 @@ def scan(lines: list[str]) -> Outline:
 def _md() -> MarkdownIt:
     # CommonMark without raw HTML blocks (they would swallow following lines); tables are read by
     # our own line-based reader so irregular delimiter rows and code-span pipes work.
-    return MarkdownIt("commonmark", {"html": False})
+    # Only block structure is needed (list items, paragraphs, headings with their source lines);
+    # item text is read from each inline token's raw `content` by our own rules. Skipping the
+    # inline pass saves most of the time and its worst cases ("[[[[..." is quadratic there).
+    return MarkdownIt("commonmark", {"html": False}).disable("inline")
 
 
 def tokenize(text: str) -> list[Token]:

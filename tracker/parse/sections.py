@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,6 +81,7 @@ def _compiled(patterns: tuple[str, ...], whole: bool) -> re.Pattern[str]:
     return _compile(patterns, whole)
 
 
+@lru_cache(maxsize=4096)
 def heading_words(text: str) -> str:
     """A heading's text as compared with the patterns: no emphasis, numbering or emoji."""
     t = visible_text(text)
@@ -115,21 +117,22 @@ def find_regions(
         if not matches(h.text, patterns) or matches(h.text, exclude, whole=False):
             continue
         end = n
-        for h2 in headings[idx + 1 :]:
-            if h2.level <= h.level:
-                end = h2.line
+        for j in range(idx + 1, len(headings)):  # no slicing: O(1) per heading at one level
+            if headings[j].level <= h.level:
+                end = headings[j].line
                 break
         regions.append(Region(h.line + 1, end, heading_words(h.text), h.level))
         covered_until = end
     # Label lines: "**Action Items:**", "- **Review actions**:", a plain "Action Items" line.
     heading_lines = {h.line for h in headings}
+    covered = bytearray(n)  # lines already inside a heading region
+    for r in regions:
+        covered[r.start : r.end] = b"\x01" * (r.end - r.start)
     for i in range(outline.body_start, n):
-        if outline.in_code[i] or i in heading_lines:
+        if outline.in_code[i] or i in heading_lines or covered[i]:
             continue
         line = lines[i]
         if len(line) > 120 or not line.strip():
-            continue
-        if any(r.start <= i < r.end for r in regions):
             continue
         m = _LABEL_RE.match(line)
         if not m:
@@ -160,8 +163,8 @@ def _is_block_end(prev: str) -> bool:
 def _label_end(outline: Outline, label: int, indent: int) -> int:
     """A label's section runs to the next heading, or the next bold label at its indentation."""
     lines = outline.lines
-    heading_lines = {h.line for h in outline.headings if h.line > label}
-    nxt = min(heading_lines) if heading_lines else len(lines)
+    idx = bisect.bisect_right(outline.heading_lines, label)
+    nxt = outline.heading_lines[idx] if idx < len(outline.heading_lines) else len(lines)
     for j in range(label + 1, nxt):
         if outline.in_code[j]:
             continue

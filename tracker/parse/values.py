@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tracker.model import Status
 
@@ -16,7 +17,7 @@ from tracker.model import Status
 
 _URL_RE = re.compile(r"(?:https?|ftp)://[^\s<>`\"']+", re.IGNORECASE)
 _TRAILING_PUNCT = ".,;:!?)]}*_'\""
-_IMAGE_RE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
+_IMAGE_RE = re.compile(r"!\[[^\]\n]{0,500}\]\([^)\n]{0,2000}\)")
 _REF_DEF_RE = re.compile(r"^ {0,3}\[([^\]\n]+)\]:\s*<?(\S+?)>?(?:\s+.*)?$")
 _ISSUE_REF_RE = re.compile(r"(?<![\w/&#.-])(?:([A-Za-z0-9][\w.-]*/[\w.-]+))?#(\d{1,7})\b(?![-\w])")
 _JIRA_RE = re.compile(r"(?<![\w/-])([A-Z][A-Z]{1,9})-([1-9]\d{0,6})\b(?!-\w)")
@@ -120,31 +121,44 @@ class _Links:
     targets: list[str] = field(default_factory=list)
 
 
-def _find_closing(s: str, start: int, open_ch: str, close_ch: str) -> int:
-    """Index of the bracket closing the one at `start` (nesting and escapes honoured), or -1."""
-    depth = 0
-    i = start
+@lru_cache(maxsize=256)
+def _pairs(s: str) -> dict[int, int]:
+    """Matching `[]` and `()` positions of `s` in one pass (escapes and code spans skipped).
+
+    One linear pass instead of a scan per bracket: "[[[[..." on a 1 MB line stays linear.
+    """
+    out: dict[int, int] = {}
+    stacks: dict[str, list[int]] = {"[": [], "(": []}
+    closers = {"]": "[", ")": "("}
+    no_more_ticks = False
+    i = 0
     n = len(s)
     while i < n:
         c = s[i]
         if c == "\\":
             i += 2
             continue
-        if c == "`":
+        if c == "`" and not no_more_ticks:
             j = s.find("`", i + 1)
             if j == -1:
-                i += 1
+                no_more_ticks = True  # no backtick closes anything from here on
+            else:
+                i = j + 1
                 continue
-            i = j + 1
-            continue
-        if c == open_ch:
-            depth += 1
-        elif c == close_ch:
-            depth -= 1
-            if depth == 0:
-                return i
+        elif c in stacks:
+            stacks[c].append(i)
+        elif c in closers:
+            stack = stacks[closers[c]]
+            if stack:
+                out[stack.pop()] = i
         i += 1
-    return -1
+    return out
+
+
+def _find_closing(s: str, start: int, open_ch: str, close_ch: str) -> int:
+    """Index of the bracket closing the one at `start` (nesting and escapes honoured), or -1."""
+    del open_ch, close_ch  # the pair map knows both kinds
+    return _pairs(s).get(start, -1)
 
 
 def _replace_links(md: str, defs: dict[str, str]) -> _Links:
@@ -192,7 +206,7 @@ def _replace_links(md: str, defs: dict[str, str]) -> _Links:
                         i = end + 1
                         continue
                 if after == "[":
-                    end = md.find("]", close + 2)
+                    end = md.find("]", close + 2, close + 1002)  # labels are < 1000 chars
                     if end != -1:
                         label = md[close + 2 : end] or inner
                         ref_dest = defs.get(_norm_label(label))
@@ -268,7 +282,7 @@ def _blank_link_texts(md: str, defs: dict[str, str]) -> str:
             if after == "(":
                 end = _find_closing(md, close + 1, "(", ")")
             elif after == "[":
-                end = md.find("]", close + 2)
+                end = md.find("]", close + 2, close + 1002)
             elif _norm_label(md[i + 1 : close]) in defs:
                 end = close
             if end != -1:
@@ -293,10 +307,11 @@ def _blank_code(md: str) -> str:
 
 # --- visible text ------------------------------------------------------------------------------
 
-_EMPH_RE = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_EM1_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
-_EM2_RE = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
-_STRIKE_RE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+# Inner spans exclude their own delimiter and are bounded, so unmatched "**" stay linear.
+_EMPH_RE = re.compile(r"\*\*(?=\S)([^*\n]{1,500}?)(?<=\S)\*\*|__(?=\S)([^_\n]{1,500}?)(?<=\S)__")
+_EM1_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]{1,500}?)(?<=\S)\*(?![\w*])")
+_EM2_RE = re.compile(r"(?<![\w_])_(?=\S)([^_\n]{1,500}?)(?<=\S)_(?![\w_])")
+_STRIKE_RE = re.compile(r"~~(?=\S)([^~\n]{1,500}?)(?<=\S)~~")
 _CODE_RE = re.compile(r"`+([^`]*)`+")
 _HTML_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _ESCAPE_RE = re.compile(r"\\([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
@@ -307,7 +322,7 @@ def visible_text(md: str) -> str:
     s = _CODE_RE.sub(lambda m: m.group(1).strip(), md)
     s = _HTML_TAG_RE.sub("", s)
     for _ in range(3):
-        s2 = _EMPH_RE.sub(r"\2", s)
+        s2 = _EMPH_RE.sub(lambda m: m.group(1) or m.group(2), s)
         s2 = _STRIKE_RE.sub(r"\1", s2)
         s2 = _EM1_RE.sub(r"\1", s2)
         s2 = _EM2_RE.sub(r"\1", s2)
@@ -369,11 +384,46 @@ _STATUS_WORDS: dict[str, Status] = {
 _STATUS_ALT = "|".join(
     re.escape(w).replace(r"\ ", r"[\s-]?") for w in sorted(_STATUS_WORDS, key=len, reverse=True)
 )
+# Words that mark status when bold at an item's edge ("Bug 5554823 **TODO**"); ordinary words such
+# as "blocked", "new" or "closed" stay text even in bold ("Alert when a partner is **blocked**").
+_BOLD_STATUS_ALT = "|".join(
+    re.escape(w).replace(r"\ ", r"[\s-]?")
+    for w in sorted(
+        (
+            "done",
+            "completed",
+            "fixed",
+            "resolved",
+            "already done",
+            "todo",
+            "to do",
+            "doing",
+            "wip",
+            "in progress",
+            "in-progress",
+            "ongoing",
+            "won't do",
+            "wont do",
+            "won't fix",
+            "wontfix",
+            "dropped",
+            "cancelled",
+            "canceled",
+            "failed",
+            "not planned",
+        ),
+        key=len,
+        reverse=True,
+    )
+)
 _CHECKBOX_RE = re.compile(r"^\[([ xX*✓✔-]?)\]\s*")
 _STATUS_DECOR_RES: tuple[re.Pattern[str], ...] = (
     # **DONE**, **(Done as of 2021-06-30)**, [DONE], (done), (Done during this incident)
+    # a bold word is a status only where a status goes: first, last, or in parentheses
+    # ("Ensure **closed** tickets are archived" is not done)
     re.compile(
-        r"\*\*\(?\s*(?P<w>" + _STATUS_ALT + r")\b(?P<rest>[^*()\n]{0,60})\)?:?\s*\*\*:?",
+        r"(?:^\s*|(?<=\s)(?=\*\*\()|(?<=\s)(?=\*\*[^*]{1,80}\*\*[:.]?\s*\)?\s*$))"
+        r"\*\*\(?\s*(?P<w>" + _BOLD_STATUS_ALT + r")\b(?P<rest>[^*()\n]{0,60})\)?:?\s*\*\*:?",
         re.IGNORECASE,
     ),
     re.compile(r"\[\s*(?P<w>" + _STATUS_ALT + r")\s*\](?!\()", re.IGNORECASE),
@@ -581,12 +631,13 @@ _PREFIX_COLON_RE = re.compile(
     rf"^(?P<o>(?:{_NAME_TOKEN})(?:\s*(?:\+|&|,|\band\b|/)\s*(?:{_NAME_TOKEN}))*)\s*:\s+"
 )
 _LABEL_WORDS = r"(?:due|deadline|eta|target|priority|status|by|ticket|type)\b"
+_OWNER_NAME = (
+    r"(?!" + _LABEL_WORDS + r"|P[0-4]\b)@?[\w.\-]+"  # a handle or a first name ...
+    r"(?:\s+(?!" + _LABEL_WORDS + r")(?-i:[A-Z])[\w.\-]*)?"  # ... and a capitalised last name
+)
 _OWNER_LABEL_RE = re.compile(
-    r"(?:^|[\s(\[;,.—–-])\**(?:owners?|assignees?|dri|responsible|who)\**\s*:\s*\**"
-    r"(?P<o>@?[\w.\-]+(?:\s+(?!" + _LABEL_WORDS + r")[A-Z][\w.\-]*)?"
-    r"(?:\s*(?:,|&|\+|\band\b|/)\s*@?[\w.\-]+(?:\s+(?!"
-    + _LABEL_WORDS
-    + r")[A-Z][\w.\-]*)?)*)\**\)?",
+    r"(?:^|(?<=[\s(\[;,.—–-]))\**(?:owners?|assignees?|dri|responsible|who)\**\s*:\s*\**"
+    r"(?P<o>" + _OWNER_NAME + r"(?:\s*(?:,|&|\+|\band\b|/)\s*" + _OWNER_NAME + r")*)\**",
     re.IGNORECASE,
 )
 _TRAILING_HANDLE_RE = re.compile(
@@ -831,7 +882,8 @@ def extract_owners(
         t = (t[: m.start()] + t[m.end() :]).strip()
         t = re.sub(r"\s*[(\[]\s*[)\]]", "", t)
         return t, owners, None
-    m = _TRAILING_HANDLE_RE.search(t)
+    tail_at = max(0, len(t) - 300)  # the regex is anchored at the end: search only the tail
+    m = _TRAILING_HANDLE_RE.search(t, tail_at)
     if m and m.start() > 0:
         return t[: m.start()], split_owners(m.group("o")), None
     return _subject_owners(t, known)
