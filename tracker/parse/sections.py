@@ -125,6 +125,7 @@ def find_regions(
         covered_until = end
     # Label lines: "**Action Items:**", "- **Review actions**:", a plain "Action Items" line.
     heading_lines = {h.line for h in headings}
+    quick = _label_prefilter(patterns)
     covered = bytearray(n)  # lines already inside a heading region
     for r in regions:
         covered[r.start : r.end] = b"\x01" * (r.end - r.start)
@@ -132,7 +133,7 @@ def find_regions(
         if outline.in_code[i] or i in heading_lines or covered[i]:
             continue
         line = lines[i]
-        if len(line) > 120 or not line.strip():
+        if len(line) > 120 or not quick.match(line):
             continue
         m = _LABEL_RE.match(line)
         if not m:
@@ -154,6 +155,14 @@ def find_regions(
         regions.append(Region(start, end, heading_words(text), 7, label_line=i))
     regions.sort(key=lambda r: r.start)
     return regions
+
+
+@lru_cache(maxsize=32)
+def _label_prefilter(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """A line can be a label only if a section name starts its first word: most lines fail at
+    once, before the full label pattern runs."""
+    alt = "|".join(f"(?:{p})" for p in patterns)
+    return re.compile(rf"^[\W\d_]*(?:{alt})", re.IGNORECASE)
 
 
 def _is_block_end(prev: str) -> bool:

@@ -163,6 +163,8 @@ def _find_closing(s: str, start: int, open_ch: str, close_ch: str) -> int:
 
 def _replace_links(md: str, defs: dict[str, str]) -> _Links:
     """Replace inline, reference and shortcut links by their text; collect their targets."""
+    if "[" not in md and "<" not in md:
+        return _Links(md, [])  # most items: nothing to scan
     md = _IMAGE_RE.sub("", md)
     out: list[str] = []
     targets: list[str] = []
@@ -264,6 +266,8 @@ def extract_tickets(md: str, defs: dict[str, str]) -> tuple[str, list[str]]:
 
 def _blank_link_texts(md: str, defs: dict[str, str]) -> str:
     """Markdown with every link (text and target) replaced by spaces, other text kept."""
+    if "[" not in md and "<" not in md:
+        return md
     md = _IMAGE_RE.sub("", md)
     out = list(md)
     i = 0
