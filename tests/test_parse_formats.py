@@ -508,3 +508,14 @@ def test_files_over_10_mb_are_skipped() -> None:
 def test_no_action_section() -> None:
     pm = parse("# T\n\nNothing to do.\n")
     assert (pm.items, pm.has_action_section) == ((), False)
+
+
+def test_status_in_a_cell_survives_a_written_back_reference() -> None:
+    doc = (
+        "## Action items\n| Action Item | Owner | Bug |\n|---|---|---|\n"
+        "| Fix pool | bob | n/a **DONE** (tracked: local:2) |\n"
+        "| Add alert | ann | Bug 5554823 **TODO** (tracked: local:3) |\n"
+    )
+    a, b = items(doc)
+    assert (a.status, a.tickets) == ("done", ("local:2",))
+    assert (b.status, b.tickets) == ("open", ("bug 5554823", "local:3"))

@@ -466,8 +466,11 @@ def _tables(doc: _Doc, region: Region, tables: list[Table], ctx: _Ctx) -> None:
                 raw = cell(role)
                 if not raw.strip():
                     continue
-                stripped, st, st_raw = it.status_decorations(raw)
+                # "(tracked: #412)" written back by sync must not move a status off the edge
+                tracked = [t.group(1) for t in v._TRACKED_RE.finditer(raw)]
+                stripped, st, st_raw = it.status_decorations(v._TRACKED_RE.sub("", raw))
                 _, refs = v.extract_tickets(stripped, doc.defs)
+                refs += [t for t in tracked if t not in refs]
                 for r in refs:
                     if r not in f.tickets:
                         f.tickets.append(r)
