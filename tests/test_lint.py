@@ -116,3 +116,10 @@ def test_duplicate_postmortem_ids_across_files() -> None:
 def test_every_rule_has_a_summary_and_known_severity() -> None:
     for code, rule in RULES.items():
         assert code.startswith("PM") and rule.summary and rule.severity in ("error", "warning")
+
+
+def test_team_written_after_an_owner_label() -> None:
+    doc = "## Action items\n- Add a disk alert at 80% on db-1. Owner: Payments team Due: 2026-07-01\n"
+    pm = parse_postmortem(doc, "pm.md")
+    assert pm.items[0].owners == ("Payments team",)
+    assert codes(doc) == ["PM002"]

@@ -638,6 +638,7 @@ _LABEL_WORDS = r"(?:due|deadline|eta|target|priority|status|by|ticket|type)\b"
 _OWNER_NAME = (
     r"(?!" + _LABEL_WORDS + r"|P[0-4]\b)@?[\w.\-]+"  # a handle or a first name ...
     r"(?:\s+(?!" + _LABEL_WORDS + r")(?-i:[A-Z])[\w.\-]*)?"  # ... and a capitalised last name
+    r"(?:\s+(?:team|squad|group|crew|guild)s?\b)?"  # "Owner: Payments team" (lint flags teams)
 )
 _OWNER_LABEL_RE = re.compile(
     r"(?:^|(?<=[\s(\[;,.—–-]))\**(?:owners?|assignees?|dri|responsible|who)\**\s*:\s*\**"
