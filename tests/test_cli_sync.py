@@ -21,7 +21,8 @@ TABLE = (
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+    # GITHUB_REPOSITORY would send `report --post` to a GitHub issue (forge.py), not the local db.
+    for var in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_REPOSITORY"):
         monkeypatch.delenv(var, raising=False)
 
 

@@ -108,14 +108,20 @@ def test_a_reference_to_our_ticket_binds_even_with_a_new_key() -> None:
     assert not e.write_ref
 
 
-def test_duplicate_tickets_for_one_key_are_reported() -> None:
+def test_a_younger_ticket_for_one_key_is_closed_as_a_duplicate() -> None:
     pm = parsed()
     tickets = synced(pm)
     twin = dataclasses.replace(tickets[0], ref="local:99", url="local:99")
-    p = plan([pm], [*tickets, twin], POLICY, AS_OF)
-    assert actions(p) == ["unchanged"] * 4 + ["conflict"]
-    assert "duplicate: local:1 already tracks" in p.entries[-1].reason
-    assert p.writes == 0
+    p = plan([pm], [twin, *tickets], POLICY, AS_OF)  # listing order does not pick the keeper
+    assert actions(p) == ["unchanged"] * 4 + ["close"]
+    dup = p.entries[-1]
+    assert dup.ticket is not None and dup.ticket.ref == "local:99"
+    assert dup.close_reason == "duplicate" and "duplicate of local:1" in dup.reason
+    assert dup.comment is not None and "local:1" in dup.comment
+    assert p.writes == 2 and p.counts()["closed"] == 1  # the close and its comment
+    closed = dataclasses.replace(twin, state="dropped")
+    again = plan([pm], [*tickets, closed], POLICY, AS_OF)
+    assert actions(again) == ["unchanged"] * 5 and again.writes == 0
 
 
 def test_rebinding_pairs_the_most_similar_texts() -> None:

@@ -6,9 +6,10 @@ import datetime as dt
 import json
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import click
@@ -19,7 +20,7 @@ from rich.table import Table
 from tracker import __version__, scaffold, wiring
 from tracker.config import LoadedConfig, load_config
 from tracker.discover import discover
-from tracker.engine import SyncOutcome, run_sync, status_rows
+from tracker.engine import SyncOutcome, WriteBack, run_sync, status_rows
 from tracker.errors import (
     EXIT_FAILED,
     EXIT_INTERNAL,
@@ -28,12 +29,22 @@ from tracker.errors import (
     ConfigError,
     TrackerError,
 )
-from tracker.gha import annotation, append_step_summary, in_actions, write_outputs
+from tracker.gha import (
+    annotation,
+    append_step_summary,
+    cap_annotations,
+    in_actions,
+    write_outputs,
+)
+from tracker.gitdiff import changed_files
 from tracker.lint import LintSettings, lint_repository, rank
 from tracker.model import Postmortem, Problem
 from tracker.parse import parse_postmortem
 from tracker.report import compute_for_config, render_text, to_csv, to_json, to_markdown
 from tracker.sync import ItemResult
+
+if TYPE_CHECKING:
+    from tracker.forge import Forge
 
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -196,8 +207,20 @@ def lint_settings(loaded: LoadedConfig) -> LintSettings:
 @click.option(
     "--as-of", callback=_date, metavar="YYYY-MM-DD", help="Day to judge due dates by (PM006)."
 )
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Only the postmortems changed since REF (git diff REF...HEAD: a pull request's base "
+    "commit or branch). Duplicate ids are still checked against every postmortem.",
+)
 @click.pass_obj
-def lint_cmd(state: _State, paths: tuple[str, ...], fmt: str | None, as_of: dt.date | None) -> None:
+def lint_cmd(
+    state: _State,
+    paths: tuple[str, ...],
+    fmt: str | None,
+    as_of: dt.date | None,
+    changed_since: str | None,
+) -> None:
     """Check that every action item can be tracked: one owner, a due date, a concrete task.
 
     \b
@@ -213,8 +236,17 @@ def lint_cmd(state: _State, paths: tuple[str, ...], fmt: str | None, as_of: dt.d
     Exits 1 when any error-level problem is found.
     """
     fmt = fmt or ("github" if in_actions() else "text")
+    changed = None if changed_since is None else changed_files(state.loaded.root, changed_since)
     pms = _parse_all(state, paths)
-    results = lint_repository(pms, lint_settings(state.loaded), as_of)
+    if changed is not None:
+        # Unchanged files first: a duplicate id is then reported on the file that brought it.
+        pms = sorted(pms, key=lambda pm: pm.path in changed)
+        results = lint_repository(pms, lint_settings(state.loaded), as_of)
+        pms = [pm for pm in pms if pm.path in changed]
+        results = {pm.path: results[pm.path] for pm in pms}
+        _err.print(f"{len(pms)} postmortems changed since {escape(changed_since or '')}")
+    else:
+        results = lint_repository(pms, lint_settings(state.loaded), as_of)
     flat = [(path, p) for path, probs in results.items() for p in probs]
     errors = sum(1 for _, p in flat if p.severity == "error")
     warnings = sum(1 for _, p in flat if p.severity == "warning")
@@ -233,9 +265,10 @@ def lint_cmd(state: _State, paths: tuple[str, ...], fmt: str | None, as_of: dt.d
             )
         )
     elif fmt == "github":
-        for path, p in rank(flat):
+        shown, hidden = cap_annotations(rank(flat))
+        for path, p in shown:
             click.echo(annotation(path, p))
-        append_step_summary(_lint_summary(flat, len(pms)))
+        append_step_summary(_lint_summary(flat, len(pms), hidden))
     else:
         for path, p in flat:
             click.echo(f"{path}:{p.line or 1}:{p.column or 1}: {p.code} {p.message}")
@@ -247,8 +280,14 @@ def lint_cmd(state: _State, paths: tuple[str, ...], fmt: str | None, as_of: dt.d
         raise SystemExit(EXIT_FAILED)
 
 
-def _lint_summary(flat: list[tuple[str, Problem]], files: int) -> str:
+def _lint_summary(flat: list[tuple[str, Problem]], files: int, hidden: int = 0) -> str:
     lines = [f"### Postmortem lint: {len(flat)} problems in {files} files", ""]
+    if hidden:
+        lines += [
+            f"{hidden} of them are not annotated in the diff (GitHub shows 10 annotations "
+            "per severity and step): every problem is listed here.",
+            "",
+        ]
     if flat:
         lines += ["| File | Line | Rule | Problem |", "|---|---|---|---|"]
         for path, p in rank(flat):
@@ -277,6 +316,9 @@ _DONE = {
     "failed": "FAILED",
     "deferred": "deferred",
 }
+
+
+WRITE_BACK_CHOICES = ("file", "pull-request", "commit", "none")
 
 
 def _backend(state: _State, name: str | None) -> wiring.BuiltBackend:
@@ -323,6 +365,14 @@ def _progress_printer(total_hint: str) -> Callable[[int, int, ItemResult], None]
 @click.option(
     "--no-write-back", is_flag=True, help="Do not write ticket links into the postmortems."
 )
+@click.option(
+    "--write-back",
+    "write_back_opt",
+    type=click.Choice(WRITE_BACK_CHOICES),
+    help="Where the ticket links go (overrides sync.write_back): into the files, a pull "
+    "request or a commit on the branch in the GitHub repository (the files here stay as they "
+    "are), or nowhere.",
+)
 @click.option("--as-of", callback=_date, metavar="YYYY-MM-DD", help="Today, for default due dates.")
 @click.pass_obj
 def sync_cmd(
@@ -332,6 +382,7 @@ def sync_cmd(
     fmt: str,
     backend_name: str | None,
     no_write_back: bool,
+    write_back_opt: str | None,
     as_of: dt.date | None,
 ) -> None:
     """Turn action items into tickets, exactly once, and write the links back.
@@ -346,21 +397,28 @@ def sync_cmd(
       {"created", "updated", "closed", "reopened", "unchanged", "orphaned", "conflicts",
        "failed", "deferred", "requests", "items": [{"key", "action", "ticket", "reason",
        "error"}]}
+    and with write-back pull-request or commit also "write_back": {"mode", "files", "url",
+    "error"}.
+
+    \b
+    Write-back pull-request or commit needs the GitHub repository (GITHUB_REPOSITORY, else
+    github.repo, and the token in github.token_env), whatever the backend: one commit per
+    run, refused when a postmortem on the branch is not the version this run read.
 
     Exits 1 when any item failed. Work past `sync.max_writes` is deferred to the next run.
     """
     built = _backend(state, backend_name)
     loaded = state.loaded
     files = _files(state, paths)
-    write_back = loaded.config.sync.write_back
-    mode: Literal["file", "none"] = (
-        "none" if no_write_back or dry_run or write_back == "none" else "file"
-    )
-    if write_back in ("pull-request", "commit") and mode == "file":
-        _err.print(
-            f"[yellow]note:[/] sync.write_back is '{write_back}' (for the GitHub Action); "
-            "writing the links into the files here"
-        )
+    write_back = "none" if no_write_back else write_back_opt or loaded.config.sync.write_back
+    remote = write_back in ("pull-request", "commit") and not dry_run
+    # Checked before any ticket is written: a missing repository or token is a usage error.
+    forge = wiring.build_forge(loaded, f"write-back: {write_back}", files=True) if remote else None
+    mode: WriteBack = "file"
+    if remote:
+        mode = "collect"  # the engine hands the edits over; forge commits them
+    elif dry_run or write_back == "none":
+        mode = "none"
     progress = None
     if not dry_run and fmt == "text":
         progress = _progress_printer("applying")
@@ -374,14 +432,94 @@ def sync_cmd(
         parse_options=loaded.config.parse_options(),
         progress=progress,
     )
+    sent = _send_links(forge, outcome, write_back, loaded) if forge is not None else None
     if fmt == "json":
-        click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
+        data = outcome.to_json()
+        if sent is not None:
+            data["write_back"] = sent
+        click.echo(json.dumps(data, ensure_ascii=False))
     else:
         _print_outcome(outcome, dry_run)
     for notice in getattr(built.backend, "notices", ()):
         _err.print(f"[yellow]note:[/] {escape(str(notice))}")
-    if outcome.failed or outcome.write_back_errors:
+    _sync_to_actions(outcome, dry_run)
+    if sent is not None:
+        _links_to_actions(sent)
+    if outcome.failed or outcome.write_back_errors or (sent and sent["error"]):
         raise SystemExit(EXIT_FAILED)
+
+
+def _send_links(
+    forge: Forge, outcome: SyncOutcome, mode: str, loaded: LoadedConfig
+) -> dict[str, Any]:
+    """Commit the run's file edits through the GitHub repository; what happened, for output."""
+    prefix = wiring.repo_prefix(loaded.root)
+    edits = [replace(e, path=prefix + e.path) for e in outcome.edits]
+    sent: dict[str, Any] = {
+        "mode": mode,
+        "files": [e.path for e in edits],
+        "url": None,
+        "error": None,
+    }
+    if not edits:
+        return sent
+    try:
+        sent["url"] = forge.commit_files(
+            edits,
+            None,
+            mode="commit" if mode == "commit" else "pull-request",
+            base_branch=wiring.write_back_base(),
+        )
+    except TrackerError as exc:
+        sent["error"] = str(exc)
+    return sent
+
+
+def _links_to_actions(sent: Mapping[str, Any]) -> None:
+    """Say where the links went (stderr, step outputs, job summary), or why they did not."""
+    n = len(sent["files"])
+    where = "pull request" if sent["mode"] == "pull-request" else "commit"
+    if sent["error"]:
+        _err.print(f"[red]write-back:[/] {escape(sent['error'])}")
+        append_step_summary(f"- write-back failed: {sent['error']}")
+    elif sent["url"]:
+        files = f"{n} postmortem{'s' if n != 1 else ''}"
+        _err.print(f"links to {files} sent as a {where}: {escape(sent['url'])}")
+        key = "pull-request-url" if sent["mode"] == "pull-request" else "commit-url"
+        write_outputs({key: sent["url"]})
+        append_step_summary(f"- ticket links for {files}: [{where}]({sent['url']})")
+    else:
+        _err.print(f"write-back ({escape(sent['mode'])}): no links to write")
+
+
+_SUMMARY_ROWS = 200  # the job summary holds 1 MiB per step; the log has every line
+
+
+def _sync_to_actions(outcome: SyncOutcome, dry_run: bool) -> None:
+    """Step outputs and a job summary; both do nothing outside GitHub Actions."""
+    counts = outcome.counts()
+    write_outputs(
+        {k: str(counts[k]) for k in ("created", "updated", "closed", "failed", "deferred")}
+    )
+    words = _VERB if dry_run else _DONE
+    shown = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to do"
+    lines = [f"### Postmortem {'sync plan (dry run)' if dry_run else 'sync'}: {shown}", ""]
+    rows = [r for r in outcome.items if r.action in words]
+    if rows:
+        lines += ["| Ticket | Item | Result | Why |", "|---|---|---|---|"]
+    for r in rows[:_SUMMARY_ROWS]:
+        ticket = r.ticket.ref if r.ticket else "-"
+        if r.ticket and r.ticket.url.startswith(("https://", "http://")):
+            ticket = f"[{ticket}]({r.ticket.url})"
+        why = r.reason + (f"; error: {r.error}" if r.error else "")
+        why = " ".join(why.split()).replace("|", "\\|")
+        lines.append(f"| {ticket} | `{r.key}` | {words[r.action]} | {why} |")
+    if len(rows) > _SUMMARY_ROWS:
+        lines += ["", f"{len(rows) - _SUMMARY_ROWS} more in the log."]
+    notes = [f"- links written to `{p}`" for p in outcome.files_written]
+    notes += [f"- write-back failed: {p}" for p in outcome.write_back_errors]
+    lines += ["", *notes] if notes else []
+    append_step_summary("\n".join(lines))
 
 
 def _print_outcome(outcome: SyncOutcome, dry_run: bool) -> None:
@@ -478,7 +616,12 @@ def status_cmd(
     show_default=True,
 )
 @click.option("--output", "output", metavar="FILE", help="Write the report to FILE.")
-@click.option("--post", is_flag=True, help="Keep one report per ISO week in the tracker.")
+@click.option(
+    "--post",
+    is_flag=True,
+    help="Keep one report issue per ISO week in the GitHub repository (github.repo or "
+    "GITHUB_REPOSITORY), whatever the backend; without one, only the local backend keeps it.",
+)
 @click.option("--backend", "backend_name", type=click.Choice(wiring.BACKEND_NAMES))
 @click.pass_obj
 def report_cmd(
@@ -499,10 +642,15 @@ def report_cmd(
       completion  done / (done + open); dropped items do not count
       on time     done by the due date / done with a due date
 
-    --post keeps one report per ISO week (updated in place); under GitHub Actions the Markdown
-    also goes to the job summary.
+    --post keeps one report issue per ISO week (updated in place; a report past GitHub's body
+    limit continues in comments; report.close_previous closes earlier weeks' issues). Under
+    GitHub Actions the Markdown also goes to the job summary.
     """
     built = _backend(state, backend_name)
+    loaded = state.loaded
+    # Checked before the listing: a configured repository without a token is a usage error.
+    to_github = post and wiring.forge_configured(loaded)
+    forge = wiring.build_forge(loaded, "report --post") if to_github else None
     day = as_of or wiring.today(state.loaded)
     report = compute_for_config(built.backend.list_tracked(), day, state.loaded.config)
     markdown = to_markdown(report, nudge=state.loaded.config.report.nudge)
@@ -525,12 +673,23 @@ def report_cmd(
     else:
         click.echo(body, nl=False)
     append_step_summary(markdown)
-    if post:
-        url = built.backend.post_report(
-            f"Postmortem action items: {report.week}", markdown, report.week
+    if not post:
+        return
+    title = f"Postmortem action items: {report.week}"
+    if forge is not None:
+        close = loaded.config.report.close_previous
+        url = forge.post_report(title, markdown, report.week, close_previous=close)
+    elif built.name == "local":
+        url = built.backend.post_report(title, markdown, report.week)
+    else:
+        _err.print(
+            f"[yellow]note:[/] the report was not posted: with backend {built.name} it goes to "
+            "an issue of the GitHub repository, and none is configured (set `github.repo` in "
+            ".tracker.yml, or GITHUB_REPOSITORY); use --output or the job summary meanwhile"
         )
-        _err.print(f"report posted: {escape(url)}")
-        write_outputs({"report-url": url})
+        return
+    _err.print(f"report posted: {escape(url)}")
+    write_outputs({"report-url": url})
 
 
 # --- init and config ---------------------------------------------------------------------------

@@ -125,8 +125,10 @@ class SyncConfig(_Model):
 
     write_back: Literal["file", "pull-request", "commit", "none"] = Field(
         "file",
-        description="Where ticket links go: into the files (CLI), a pull request or a commit "
-        "(GitHub Action), or nowhere.",
+        description="Where ticket links go: into the files, a pull request or a commit on the "
+        "branch in the GitHub repository ($GITHUB_REPOSITORY, else github.repo; any backend; "
+        "the files of the checkout stay as they are), or nowhere. `tracker sync --write-back` "
+        "overrides it.",
     )
     close_removed: bool = Field(
         False, description="Close tickets whose item was removed from its postmortem."
@@ -152,6 +154,16 @@ class LocalConfig(_Model):
     """The embedded SQLite backend."""
 
     path: str = Field(".tracker/local.db", description="SQLite file, relative to the config.")
+
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        from tracker.discover import glob_problem
+
+        problem = glob_problem(value.replace("[", "").replace("]", ""))  # a path, not a glob
+        if problem or not value.strip():
+            raise ValueError(problem or "must name a file")
+        return value
 
 
 class RetryConfig(_Model):
@@ -205,7 +217,9 @@ class ReportConfig(_Model):
     stale_after_days: int = Field(14, ge=1)
     due_soon_days: int = Field(7, ge=0)
     trend_weeks: int = Field(12, ge=1, le=104)
-    close_previous: bool = False
+    close_previous: bool = Field(
+        False, description="When posting a week's report issue, close those of earlier weeks."
+    )
     nudge: bool = Field(False, description="Mention the owners of overdue items.")
 
 
@@ -248,11 +262,28 @@ class Config(_Model):
             ) from exc
         return value
 
+    @field_validator("paths", "exclude")
+    @classmethod
+    def _inside(cls, value: list[str]) -> list[str]:
+        from tracker.discover import glob_problem
+
+        for p in value:
+            problem = glob_problem(p)
+            if problem:
+                raise ValueError(problem)
+        return value
+
     @field_validator("owners", mode="before")
     @classmethod
     def _owners_strings(cls, value: Any) -> Any:
+        # YAML reads `alice: 12345` (a numeric Jira id) as an int: both sides are names. A list
+        # or a mapping is left alone, so validation names it.
         if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
+            scalar = (str, int, float)
+            return {
+                str(k) if isinstance(k, scalar) else k: str(v) if isinstance(v, scalar) else v
+                for k, v in value.items()
+            }
         return value
 
     def parse_options(self) -> ParseOptions:
@@ -283,7 +314,13 @@ class LoadedConfig:
 def _field_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if part == "[key]":  # pydantic's name for a mapping's key
+            out += " (key)"
+        elif isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = part if re.fullmatch(r"[\w@/+-]+", part) else repr(part)  # '' or '\x0c'
+            out += f".{name}" if out else name
     return out or "(top level)"
 
 
@@ -359,13 +396,70 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> L
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{shown}: cannot read the config file: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{shown}{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{shown}: not valid YAML: nested too deeply") from None
     return LoadedConfig(config_from_mapping(data, shown), p, p.parent)
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml.SafeLoader whose value errors (a date 2026-02-30, `!!int abc`) are YAML errors that
+    name the setting and its line, instead of escaping as ValueError."""
+
+    where: dict[int, str]
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, OverflowError, AttributeError, KeyError, IndexError) as exc:
+            name = self.where.get(id(node))
+            what = f"{name}: " if name else ""
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{what}cannot read {node.value!r}: {exc}", node.start_mark
+            ) from None
+
+
+def _setting_names(root: yaml.Node) -> dict[int, str]:
+    """id(node) -> dotted setting name (e.g. sync.since), for the nodes of a composed tree."""
+    out: dict[int, str] = {}
+    todo: list[tuple[yaml.Node, str]] = [(root, "")]
+    while todo:
+        node, name = todo.pop()
+        if id(node) in out:
+            continue  # an alias: named where it was defined
+        out[id(node)] = name
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = str(k.value) if isinstance(k, yaml.ScalarNode) else "?"
+                todo.append((v, f"{name}.{key}" if name else key))
+        elif isinstance(node, yaml.SequenceNode):
+            todo += [(v, f"{name}[{i}]") for i, v in enumerate(node.value)]
+    return out
+
+
+def load_yaml(text: str) -> Any:
+    """The YAML document in `text`, loaded safely (no Python tags).
+
+    Raises:
+        yaml.YAMLError: not YAML, or a value that cannot be built (naming its setting).
+        RecursionError: nested too deeply.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        loader.where = _setting_names(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def env(name: str) -> str | None:

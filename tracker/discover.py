@@ -31,16 +31,38 @@ def _glob_re(pattern: str) -> re.Pattern[str]:
             i += 1
         elif p[i] == "[":
             j = p.find("]", i + 1)
-            if j == -1:
+            body = p[i + 1 : j] if j != -1 else ""
+            negate = body.startswith("!")
+            body = body[1:] if negate else body
+            if not body:  # no closing ']', or '[]' / '[!]': a literal '['
                 out += re.escape(p[i])
                 i += 1
-            else:
-                out += "[" + p[i + 1 : j].replace("!", "^", 1) + "]"
+            else:  # a class: only '-' keeps its meaning inside (ranges)
+                inner = "".join(c if c == "-" else re.escape(c) for c in body)
+                out += "[" + ("^" if negate else "") + inner + "]"
                 i = j + 1
         else:
             out += re.escape(p[i])
             i += 1
-    return re.compile(out + r"\Z")
+    try:
+        return re.compile(out + r"\Z")
+    except re.error as exc:  # e.g. a reversed range such as [z-a]
+        raise ConfigError(f"'{pattern}' is not a valid glob: {exc}") from None
+
+
+def glob_problem(pattern: str) -> str | None:
+    """Why `pattern` cannot be a glob of `paths` / `exclude`, or None if it can."""
+    norm = pattern.replace("\\", "/")
+    if norm.startswith("/") or re.match(r"^[A-Za-z]:", norm) or ".." in norm.split("/"):
+        return (
+            f"'{pattern}' reaches outside the repository: use a path relative to the folder "
+            "of .tracker.yml, without '..'"
+        )
+    try:
+        _glob_re(pattern)
+    except ConfigError as exc:
+        return str(exc)
+    return None
 
 
 def matches_any(rel: str, patterns: Sequence[str]) -> bool:
@@ -48,14 +70,15 @@ def matches_any(rel: str, patterns: Sequence[str]) -> bool:
 
 
 def check_inside(patterns: Sequence[str], what: str) -> None:
-    """Globs must stay inside the repository: no absolute paths, no `..`."""
+    """Globs must stay inside the repository (no absolute paths, no `..`) and be valid.
+
+    Raises:
+        ConfigError: naming `what` and the pattern.
+    """
     for p in patterns:
-        norm = p.replace("\\", "/")
-        if norm.startswith("/") or re.match(r"^[A-Za-z]:", norm) or ".." in norm.split("/"):
-            raise ConfigError(
-                f"{what}: '{p}' reaches outside the repository: use a path relative to the "
-                "folder of .tracker.yml, without '..'"
-            )
+        problem = glob_problem(p)
+        if problem:
+            raise ConfigError(f"{what}: {problem}")
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -80,9 +103,12 @@ def discover(
     check_inside(exclude, "exclude")
     found: dict[str, Path] = {}
     if not args:
+        real_root = root.resolve()
         for f in sorted(root.rglob("*.md")):
             if any(part.startswith(".") for part in f.relative_to(root).parts[:-1]):
                 continue
+            if not f.resolve().is_relative_to(real_root):
+                continue  # a symlink out of the repository: never read, never written back
             rel = _rel(f, root)
             if matches_any(rel, paths) and not matches_any(rel, exclude):
                 found[rel] = f

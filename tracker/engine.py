@@ -10,8 +10,9 @@ from typing import Literal
 
 from tracker.backends.base import Backend, is_closed
 from tracker.errors import BackendError, NotFound, WriteBackError
-from tracker.model import ActionItem, Postmortem, Status, Ticket
+from tracker.model import Postmortem, Status, Ticket
 from tracker.parse import DEFAULT_OPTIONS, ParseOptions, parse_postmortem
+from tracker.safe_edit import Edit, Kind, apply_checked
 from tracker.sync import (
     ItemResult,
     Progress,
@@ -21,9 +22,11 @@ from tracker.sync import (
     count,
     plan,
 )
-from tracker.writeback import append_reference, apply_edits, set_checkbox, set_status_cell
+from tracker.writeback import FileEdit, apply_edits, collect_edit
 
-WriteBack = Literal["file", "none"]
+# file: edit the postmortems on disk; collect: compute the edits and return them in
+# `SyncOutcome.edits` (forge.py commits them), leaving the files alone; none: no write-back.
+WriteBack = Literal["file", "collect", "none"]
 _STATUS_WORDS: dict[Status, str] = {"done": "Done", "dropped": "Dropped"}
 
 
@@ -37,6 +40,7 @@ class SyncOutcome:
     dry_run: bool = False
     files_written: tuple[str, ...] = ()
     write_back_errors: tuple[str, ...] = ()
+    edits: tuple[FileEdit, ...] = ()  # write_back="collect": what the files would become
 
     def counts(self) -> dict[str, int]:
         return count(self.items)
@@ -171,22 +175,25 @@ def _edits_for(results: Sequence[ItemResult]) -> dict[str, list[tuple[ItemResult
     return out
 
 
-def _edit_one(data: bytes, item: ActionItem, kind: str, value: str) -> bytes:
-    if kind == "ref":
-        return append_reference(data, item, value)
-    if kind == "status":
-        return set_status_cell(data, item, value)
-    return set_checkbox(data, item, True)
+def _edit_of(r: ItemResult, kind: str, value: str) -> Edit:
+    assert r.entry is not None and r.entry.item is not None
+    what: Kind = "ref" if kind == "ref" else "status" if kind == "status" else "checkbox"
+    return Edit(r.entry.item, what, value)
 
 
 def _write_back(
-    files: Sequence[_File], results: list[ItemResult]
-) -> tuple[list[ItemResult], list[str], list[str]]:
-    """Write refs and statuses into unchanged files; errors go on the items they concern."""
+    files: Sequence[_File],
+    results: list[ItemResult],
+    collect: bool = False,
+    options: ParseOptions = DEFAULT_OPTIONS,
+) -> tuple[list[ItemResult], list[str], list[str], list[FileEdit]]:
+    """Write refs and statuses into unchanged files (or, `collect`, return the new contents);
+    errors go on the items they concern."""
     edits = _edits_for(results)
     errors: dict[int, str] = {}
     written: list[str] = []
     problems: list[str] = []
+    collected: list[FileEdit] = []
     index = {id(r): n for n, r in enumerate(results)}
     for f in files:
         todo = edits.get(f.pm.path)
@@ -194,19 +201,23 @@ def _write_back(
             continue
 
         def edit(
-            data: bytes, todo: list[tuple[ItemResult, str, str]] = todo, path: str = f.pm.path
+            data: bytes, todo: list[tuple[ItemResult, str, str]] = todo, pm: Postmortem = f.pm
         ) -> bytes:
-            for r, kind, value in todo:
-                assert r.entry is not None and r.entry.item is not None
-                try:
-                    data = _edit_one(data, r.entry.item, kind, value)
-                except WriteBackError as exc:  # one odd line must not cost the others
-                    errors[index[id(r)]] = f"write-back: {exc}"
-                    problems.append(f"{path}: {exc}")
+            # Each edit is read back by the parser; one that would change what the file says
+            # is refused (safe_edit.py), and one odd line never costs the others.
+            wanted = [_edit_of(r, kind, value) for r, kind, value in todo]
+            data, refused = apply_checked(data, pm, wanted, options)
+            for n, message in refused.items():
+                errors[index[id(todo[n][0])]] = f"write-back: {message}"
+                problems.append(f"{pm.path}: {message}")
             return data
 
         try:
-            if apply_edits(f.disk, f.pm.digest, edit):
+            if collect:
+                found = collect_edit(f.disk, f.pm.path, f.pm.digest, edit)
+                if found is not None:
+                    collected.append(found)
+            elif apply_edits(f.disk, f.pm.digest, edit):
                 written.append(f.pm.path)
         except WriteBackError as exc:
             problems.append(str(exc))
@@ -216,7 +227,7 @@ def _write_back(
     for n, message in errors.items():
         old = out[n].error
         out[n] = replace(out[n], error=f"{old}; {message}" if old else message)
-    return out, written, problems
+    return out, written, problems, collected
 
 
 def run_sync(
@@ -257,14 +268,18 @@ def run_sync(
             results.append(next(applied))
     written: list[str] = []
     problems: list[str] = []
-    if write_back == "file":
-        results, written, problems = _write_back(parsed, results)
+    collected: list[FileEdit] = []
+    if write_back != "none":
+        results, written, problems, collected = _write_back(
+            parsed, results, collect=write_back == "collect", options=parse_options
+        )
     return SyncOutcome(
         tuple(unreadable + results),
         backend.requests_made,
         the_plan,
         files_written=tuple(written),
         write_back_errors=tuple(problems),
+        edits=tuple(collected),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -52,6 +53,7 @@ class PlanEntry:
     close_reason: CloseReason | None = None
     write_ref: bool = False  # the file lacks the ticket reference
     write_status: Status | None = None  # closed in the tracker: write Done / [x] into the file
+    comment: str | None = None  # posted on the ticket after the close (duplicates)
 
     @property
     def writes(self) -> int:
@@ -59,7 +61,7 @@ class PlanEntry:
         if self.action == "create":
             return 2 if self.close_reason else 1
         if self.action in ("close", "reopen"):
-            return 2 if self.fields else 1
+            return (2 if self.fields else 1) + (1 if self.comment else 0)
         return 1 if self.action == "update" else 0
 
     def to_json(self) -> dict[str, object]:
@@ -200,7 +202,8 @@ class _State:
     """Working state of one planning pass."""
 
     by_ref: dict[str, Ticket] = field(default_factory=dict)
-    by_key: dict[str, Ticket] = field(default_factory=dict)
+    by_key: dict[str, Ticket] = field(default_factory=dict)  # the oldest ticket of each key
+    kept: dict[str, Ticket] = field(default_factory=dict)  # ref of a duplicate -> kept ticket
     claims: dict[str, list[_Claim]] = field(default_factory=dict)
     unbound: dict[str, list[ActionItem]] = field(default_factory=dict)
     entries: dict[str, list[PlanEntry]] = field(default_factory=dict)
@@ -210,6 +213,42 @@ class _State:
     def add(self, path: str, entry: PlanEntry) -> None:
         self.entries.setdefault(path, []).append(entry)
 
+    def keeper(self, ticket: Ticket) -> Ticket:
+        """The ticket kept for `ticket`'s key: itself unless it is a younger duplicate."""
+        return self.kept.get(ticket.ref, ticket)
+
+
+_NUMBER_RE = re.compile(r"(\d+)$")
+
+
+def _age(t: Ticket) -> tuple[bool, float, int, str]:
+    """Oldest first: creation time, then the number in the reference (#12, OPS-12, local:12)."""
+    m = _NUMBER_RE.search(t.ref)
+    created = t.created_at.timestamp() if t.created_at else 0.0
+    return (t.created_at is None, created, int(m.group(1)) if m else 1 << 62, t.ref)
+
+
+def _index(s: _State, tickets: Sequence[Ticket]) -> None:
+    """Tickets by reference and by key; of several tickets with one key the oldest is kept.
+
+    Two syncs racing (two shells; the Action's concurrency group prevents it in CI) can each
+    create a ticket for one item: the younger ones are closed as duplicates of the oldest.
+    """
+    groups: dict[str, list[Ticket]] = {}
+    for t in tickets:
+        if t.ref in s.by_ref:
+            continue
+        s.by_ref[t.ref] = t
+        if t.url:
+            s.by_ref.setdefault(t.url, t)
+        if t.marker is not None:
+            groups.setdefault(t.marker.key, []).append(t)
+    for key, group in groups.items():
+        group.sort(key=_age)
+        s.by_key[key] = group[0]
+        for t in group[1:]:
+            s.kept[t.ref] = group[0]
+
 
 def _claim_items(s: _State, pms: Sequence[Postmortem]) -> None:
     """Bind items by a reference to a ticket with our marker, else by key."""
@@ -218,8 +257,10 @@ def _claim_items(s: _State, pms: Sequence[Postmortem]) -> None:
             refs = [s.by_ref[r] for r in item.tickets if r in s.by_ref]
             ours = [t for t in refs if t.marker is not None]
             if ours:
-                t = ours[0]
+                t = s.keeper(ours[0])
                 how = "" if t.key == item.key else f"bound by its reference {t.ref}"
+                if t is not ours[0]:  # it names a duplicate: bound to the ticket kept
+                    how = f"its reference {ours[0].ref} is a duplicate of {t.ref}"
                 s.claims.setdefault(t.ref, []).append(_Claim(pm, item, how))
             elif item.key in s.by_key:
                 s.claims.setdefault(s.by_key[item.key].ref, []).append(_Claim(pm, item, ""))
@@ -258,6 +299,9 @@ def _find_orphans(s: _State, pms: Sequence[Postmortem], tickets: Sequence[Ticket
         pm = by_path.get(m.path) or by_id.get(m.key.rsplit("/", 1)[0])
         if pm is None:
             continue  # a postmortem this run does not cover: never judged
+        if t.ref in s.kept:
+            s.add(pm.path, _duplicate(pm, t, s.kept[t.ref]))
+            continue
         s.tracked[pm.path] = s.tracked.get(pm.path, 0) + 1
         if t.ref in s.claims:
             continue
@@ -268,6 +312,21 @@ def _find_orphans(s: _State, pms: Sequence[Postmortem], tickets: Sequence[Ticket
             s.add(pm.path, PlanEntry(m.key, "conflict", why, pm.path, None, t))
             continue
         s.orphans.setdefault(pm.path, []).append(t)
+
+
+def _duplicate(pm: Postmortem, t: Ticket, kept: Ticket) -> PlanEntry:
+    """A younger ticket carrying the key of an older one: closed as its duplicate."""
+    key = t.key or t.ref
+    if is_closed(t.state):
+        why = f"duplicate of {kept.ref}, already closed"
+        return PlanEntry(key, "unchanged", why, pm.path, None, t)
+    # Only references the backend made go into the comment: no text from a file (mentions).
+    note = (
+        f"Duplicate of {kept.ref}: both track the same postmortem action item. "
+        f"postmortem-tracker keeps the oldest ticket, {kept.ref}, and closes this one."
+    )
+    why = f"duplicate of {kept.ref} (the oldest ticket of this item is kept)"
+    return PlanEntry(key, "close", why, pm.path, None, t, close_reason="duplicate", comment=note)
 
 
 def _judge_removed(
@@ -307,12 +366,7 @@ def plan(
     """Compare the files with one listing of tracked tickets and decide every write. Pure."""
     pms = [pm for pm in postmortems if not (policy.since and pm.date and pm.date < policy.since)]
     s = _State()
-    for t in tickets:
-        s.by_ref.setdefault(t.ref, t)
-        if t.url:
-            s.by_ref.setdefault(t.url, t)
-        if t.marker is not None:
-            s.by_key.setdefault(t.marker.key, t)
+    _index(s, tickets)
     _claim_items(s, pms)
     _settle_claims(s, policy)
     _find_orphans(s, pms, tickets)

@@ -131,6 +131,8 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - uses: {CHECKOUT}
+        with:
+          persist-credentials: false  # links go back through the API, never a git push
       - uses: {action}
         with:
           command: sync
@@ -158,6 +160,8 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - uses: {CHECKOUT}
+        with:
+          persist-credentials: false
       - uses: {action}
         with:
           command: report
@@ -182,6 +186,7 @@ jobs:
       - uses: {CHECKOUT}
         with:
           fetch-depth: 0  # to list the postmortems this pull request changes
+          persist-credentials: false
       - uses: {action}
         with:
           command: lint

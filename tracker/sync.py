@@ -174,6 +174,10 @@ def _execute(
         done.append(ticket)
     if entry.action == "close":
         done.append(backend.close(ticket, entry.close_reason or "completed", target))
+        if entry.comment:
+            # After the close: a crash in between loses a note, never repeats one (the next
+            # plan sees the duplicate closed and leaves it).
+            backend.comment(done[-1], entry.comment)
     elif entry.action == "reopen":
         done.append(backend.reopen(ticket, target))
 

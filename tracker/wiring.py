@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from tracker.backends import Backend, LocalBackend
@@ -11,7 +13,11 @@ from tracker.config import LoadedConfig, env, in_github_actions
 from tracker.errors import ConfigError
 from tracker.sync import SyncPolicy
 
+if TYPE_CHECKING:
+    from tracker.forge import Forge
+
 BACKEND_NAMES = ("local", "github", "jira")
+JIRA_URL_ENV = "TRACKER_JIRA_URL"  # overrides jira.url when set and not empty
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,9 @@ def _jira(loaded: LoadedConfig) -> Backend:
 
     cfg = loaded.config
     jc = cfg.jira or JiraConfig()
+    url = env(JIRA_URL_ENV)
+    if url:  # the action's jira-url input: one workflow, several Jira sites
+        jc = jc.model_copy(update={"url": url})
     return jira.from_config(
         jc,
         dict(cfg.owners),
@@ -106,3 +115,56 @@ def _jira(loaded: LoadedConfig) -> Backend:
         token=env(jc.token_env),
         pat=env(jc.pat_env),
     )
+
+
+# --- the GitHub repository itself (forge.py), whatever the backend -----------------------------
+
+
+def forge_configured(loaded: LoadedConfig) -> bool:
+    """A GitHub repository is configured: a `github:` section, or GITHUB_REPOSITORY (Actions)."""
+    return loaded.config.github is not None or bool(env("GITHUB_REPOSITORY"))
+
+
+def build_forge(loaded: LoadedConfig, purpose: str, *, files: bool = False) -> Forge:
+    """The repository for report issues (github.repo, else $GITHUB_REPOSITORY) or, with
+    `files`, for write-back commits (the checkout's $GITHUB_REPOSITORY first: tickets may live
+    in another repository than the postmortems). Any backend may configure it.
+
+    Raises:
+        ConfigError: no repository or no token; `purpose` says what needed them.
+    """
+    from tracker import forge  # noqa: PLC0415 - PyGithub loads only when used
+    from tracker.config import GitHubConfig  # noqa: PLC0415
+
+    gh = loaded.config.github or GitHubConfig()
+    checkout = env("GITHUB_REPOSITORY")
+    return forge.from_config(
+        (checkout or gh.repo) if files else (gh.repo or checkout),
+        env(gh.token_env),
+        token_env=gh.token_env,
+        api_url=gh.api_url or env("GITHUB_API_URL"),
+        purpose=purpose,
+        write_spacing_s=gh.write_spacing_s,
+        http_timeout_s=gh.http_timeout_s,
+        max_wait_s=gh.retry.max_wait_s,
+    )
+
+
+def write_back_base() -> str | None:
+    """The branch write-back commits on: the pull request's base or the pushed branch under
+    GitHub Actions; None (the repository's default branch) elsewhere."""
+    if env("GITHUB_BASE_REF"):  # pull_request events
+        return env("GITHUB_BASE_REF")
+    ref = env("GITHUB_REF") or ""
+    return ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
+
+
+def repo_prefix(root: Path) -> str:
+    """The config folder's path inside its git checkout ("" at the top, or with no checkout):
+    what turns the postmortem paths of a run into paths of the repository."""
+    here = root.resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            rel = here.relative_to(folder).as_posix()
+            return "" if rel == "." else rel + "/"
+    return ""

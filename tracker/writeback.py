@@ -524,6 +524,38 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def blob_sha(data: bytes) -> str:
+    """The git blob id of these bytes (what a tree entry on GitHub names for the file)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id
+
+
+@dataclass(frozen=True)
+class FileEdit:
+    """New bytes for one postmortem, and the git blob id of the bytes the run read."""
+
+    path: str  # relative to the config's folder, posix
+    content: bytes
+    base_blob: str
+
+
+def collect_edit(
+    path: Path, rel: str, expected_digest: str, edit: Callable[[bytes], bytes]
+) -> FileEdit | None:
+    """`apply_edits` without the writing: the edit to send elsewhere, None if nothing changes.
+
+    Raises:
+        WriteBackError: the file changed since it was parsed, cannot be read, or the edit is
+            impossible.
+    """
+    current = _read(path)
+    _check_digest(path, current, expected_digest)
+    try:
+        new = edit(current)
+    except WriteBackError as exc:
+        raise WriteBackError(f"{path}: {exc}") from exc
+    return None if new == current else FileEdit(rel, new, blob_sha(current))
+
+
 def apply_edits(path: Path, expected_digest: str, edit: Callable[[bytes], bytes]) -> bool:
     """Apply `edit` to the file if it still holds what was parsed; True if it was rewritten.
 

@@ -25,6 +25,8 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import requests
 
+from tests.fakes.github_git import GitRepo
+
 DOCS = "https://docs.github.com/rest"
 RATE_WINDOW_S = 3600
 RATE_KINDS = ("429", "secondary", "primary")
@@ -148,6 +150,7 @@ class GitHubFake:
         issues_enabled: bool = True,
         read_only: bool = False,
         secondary_writes_per_minute: int | None = None,
+        secondary_writes_per_hour: int | None = None,
         api_base: str = "https://api.github.com",
         html_base: str = "https://github.com",
     ) -> None:
@@ -159,11 +162,14 @@ class GitHubFake:
         self.issues_enabled = issues_enabled
         self.read_only = read_only
         self.secondary_writes_per_minute = secondary_writes_per_minute
+        self.secondary_writes_per_hour = secondary_writes_per_hour  # GitHub: 500 content writes
         self.api_base = api_base
         self.html_base = html_base
         self.state = _State()
+        self.git = GitRepo(self)  # refs, commits, trees, blobs, pull requests
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
+        self.latency_s = 0.0  # the loopback server waits this long before each answer
         self.lock = threading.RLock()
         self._window_start = self.clock()
         self._used = 0
@@ -382,11 +388,17 @@ class GitHubFake:
         return Reply(status, headers_out, data)
 
     def _secondary_hit(self) -> bool:
-        if self.secondary_writes_per_minute is None:
+        """GitHub's limits on content-creating requests, in sliding windows of the fake's clock."""
+        per_minute, per_hour = self.secondary_writes_per_minute, self.secondary_writes_per_hour
+        if per_minute is None and per_hour is None:
             return False
         now = self.clock()
-        self._recent_writes = [t for t in self._recent_writes if (now - t).total_seconds() < 60]
-        if len(self._recent_writes) >= self.secondary_writes_per_minute:
+        window = 3600 if per_hour is not None else 60
+        self._recent_writes = [t for t in self._recent_writes if (now - t).total_seconds() < window]
+        last_minute = sum(1 for t in self._recent_writes if (now - t).total_seconds() < 60)
+        if per_minute is not None and last_minute >= per_minute:
+            return True
+        if per_hour is not None and len(self._recent_writes) >= per_hour:
             return True
         self._recent_writes.append(now)
         return False
@@ -399,8 +411,14 @@ class GitHubFake:
             raise _Error(404, "Not Found")
         rest = path[len(prefix) :]
         q = {k: v[-1] for k, v in query.items()}
+        answer = self.git.dispatch(method, rest, q, body, base, path)
+        if answer is not None:
+            return answer
         if rest.startswith("/issues") and not self.issues_enabled:
             raise _Error(410, "Issues are disabled for this repo")
+        m = re.fullmatch(r"/issues/comments/(\d+)", rest)
+        if m and method in ("GET", "PATCH", "DELETE"):
+            return self._comment_by_id(method, int(m.group(1)), body)
         m = re.fullmatch(r"/issues/(\d+)", rest)
         if rest == "/issues" and method == "GET":
             return self._list(self._issue_list(q), q, base, path, lambda i: i, self._issue_json)
@@ -617,6 +635,21 @@ class GitHubFake:
         issue["comments"] = len(self.state.comments[n])
         return comment
 
+    def _comment_by_id(self, method: str, cid: int, body: Any) -> tuple[int, Any, dict[str, str]]:
+        for n, comments in self.state.comments.items():
+            for c in comments:
+                if c["id"] != cid:
+                    continue
+                if method == "DELETE":
+                    comments.remove(c)
+                    self.state.issues[n]["comments"] = len(comments)
+                    return 204, None, {}
+                if method == "PATCH":
+                    c["body"] = str(self._require(body, "body")["body"])
+                    c["updated_at"] = _iso(self.clock())
+                return 200, c, {}
+        raise _Error(404, "Not Found")
+
     def _new_milestone(self, data: dict[str, Any]) -> dict[str, Any]:
         number = len(self.state.milestones) + 1
         now = self.clock()
@@ -780,6 +813,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else None
         host = f"http://{self.server.server_address[0]}:{self.server.server_address[1]}"
+        if self.server.fake.latency_s > 0:  # network time, so a killed client dies mid-run
+            self.server.stalled.wait(self.server.fake.latency_s)
         out = self.server.fake.handle(self.command, self.path, dict(self.headers), raw, host)
         if out.action == "drop":
             self.close_connection = True

@@ -92,17 +92,34 @@ class Operation:
     parameters: tuple[dict[str, Any], ...]
 
 
-class SpecValidator:
-    """Validates requests and responses against one OpenAPI 3.0 document."""
+# Path parameters whose values hold slashes (`heads/main`, `docs/a.md`), as GitHub takes them.
+_SLASHED_PARAMS = ("ref", "path")
 
-    def __init__(self, path: Path) -> None:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+
+def _merge(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One document from several cut from the same description (operations and components
+    are copied verbatim, so a component both hold is the same)."""
+    out: dict[str, Any] = json.loads(json.dumps(docs[0]))
+    for doc in docs[1:]:
+        for template, item in doc.get("paths", {}).items():
+            out.setdefault("paths", {}).setdefault(template, {}).update(item)
+        for kind, named in doc.get("components", {}).items():
+            for name, node in named.items():
+                out.setdefault("components", {}).setdefault(kind, {}).setdefault(name, node)
+    return out
+
+
+class SpecValidator:
+    """Validates requests and responses against OpenAPI 3.0 documents (a subset and extras)."""
+
+    def __init__(self, path: Path, *extra: Path) -> None:
+        raw = _merge([json.loads(p.read_text(encoding="utf-8")) for p in (path, *extra)])
         self.doc = _convert(raw)
         resource = Resource.from_contents(self.doc, default_specification=DRAFT4)
         self.registry: Registry[Any] = Registry().with_resource(BASE, resource)
         ops: list[Operation] = []
         for template, item in self.doc["paths"].items():
-            pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "([^/]+)", re.escape(template)) + "$"
+            pattern = "^" + re.sub(r"\\\{([^/]+?)\\\}", _param_regex, re.escape(template)) + "$"
             for method in _METHODS:
                 if method in item:
                     op = item[method]
@@ -202,6 +219,10 @@ class SpecValidator:
                 else [f"{method} {op.template} {status}: a body where none is declared"]
             )
         return self._errors(schema, body, f"{method} {op.template} {status}")
+
+
+def _param_regex(m: re.Match[str]) -> str:
+    return "(.+)" if m.group(1) in _SLASHED_PARAMS else "([^/]+)"
 
 
 def _coerce(raw: str, schema: Mapping[str, Any]) -> Any:

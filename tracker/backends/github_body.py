@@ -107,7 +107,8 @@ def marker_json(marker: Marker, unassigned: Sequence[str] = ()) -> str:
     if unassigned:
         data["unassigned"] = list(unassigned)
     blob = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    for char, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+    # '@' too: a hidden comment should never ping anyone, whatever GitHub does with comments.
+    for char, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("@", "\\u0040")):
         blob = blob.replace(char, esc)
     # Values may quote the marker prefix; a JSON escape keeps it from reading as one.
     blob = _PREFIX_RE.sub(lambda m: m.group(0).replace("-", "\\u002d"), blob)

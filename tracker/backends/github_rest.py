@@ -155,9 +155,18 @@ def rate_wait(
 
 
 def error_for(
-    view: RepoView, status: int, data: Any, what: str, subject: str | None
+    view: RepoView,
+    status: int,
+    data: Any,
+    what: str,
+    subject: str | None,
+    *,
+    needs: str = "issues: write",
 ) -> BackendError:
-    """GitHub's refusal as our exception, saying what failed, where, and what to do."""
+    """GitHub's refusal as our exception, saying what failed, where, and what to do.
+
+    `needs` names the permission a 403 asks for (in a workflow's `permissions:` spelling).
+    """
     msg = message_of(data) or "no message"
     where = f"{subject} in {view.repo}" if subject else view.repo
     if status == 401:
@@ -168,7 +177,7 @@ def error_for(
     if status == 403:
         return PermissionDenied(
             f"GitHub refused to {what} in {view.repo} (403 {msg}): the token needs the "
-            "'issues: write' permission (in a workflow: `permissions: issues: write`); on a "
+            f"'{needs}' permission (in a workflow: `permissions: {needs}`); on a "
             "pull request from a fork GITHUB_TOKEN is read-only, so sync on push instead"
         )
     if status == 404:
