@@ -119,7 +119,9 @@ def test_every_rule_has_a_summary_and_known_severity() -> None:
 
 
 def test_team_written_after_an_owner_label() -> None:
-    doc = "## Action items\n- Add a disk alert at 80% on db-1. Owner: Payments team Due: 2026-07-01\n"
+    doc = (
+        "## Action items\n- Add a disk alert at 80% on db-1. Owner: Payments team Due: 2026-07-01\n"
+    )
     pm = parse_postmortem(doc, "pm.md")
     assert pm.items[0].owners == ("Payments team",)
     assert codes(doc) == ["PM002"]
