@@ -131,12 +131,6 @@ def test_long_documents_of_many_fragments_never_raise(parts: list[str]) -> None:
     assert parse(doc.encode("utf-8")) == pm
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parser: an item whose text has no word ('<', '?', '---') is keyed by its tickets or "
-    "its line (document._hash_id), so write-back of its first reference changes its key; the "
-    "next sync rebinds it by reference (one extra update, no duplicate)",
-)
 @pytest.mark.parametrize("text", ["<", "?", "-- ..."])
 def test_a_wordless_item_keeps_its_key_when_its_reference_is_written(text: str) -> None:
     data = f"# Outage\n\n## Action items\n\n- {text}\n".encode()

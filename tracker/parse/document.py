@@ -112,7 +112,7 @@ class _Doc:
         cells: tuple[TableCell, ...] = (),
     ) -> None:
         status: Status = f.status or ctx_status or "open"
-        item_id = explicit_id or _hash_id(f.key_text or f.title, f.tickets, line)
+        item_id = explicit_id or _hash_id(f.key_text or f.title, f.own_refs, line)
         key = f"{self.pm_id}/{item_id}"
         if key in self.keys:
             self.keys[key] += 1

@@ -37,6 +37,7 @@ class Fields:
     tickets: list[str] = field(default_factory=list)
     checkbox: bool = False
     problems: list[Problem] = field(default_factory=list)
+    own_refs: list[str] = field(default_factory=list)
 
 
 def checkbox(md: str) -> tuple[str, Status | None, str | None]:
@@ -131,6 +132,7 @@ def build(
     title = _cleanup_title(text)
     if not title:
         title = _cleanup_title(v.visible_text(reduced)) or (tickets[0] if tickets else "")
+    own_refs = list(tickets)  # what the author wrote: keys never depend on refs the tool adds
     tickets.extend(t for t in tracked if t not in tickets)
     key_text = _cleanup_title(key_text) if key_text is not None else title
     if due.ambiguous:
@@ -158,6 +160,7 @@ def build(
         tickets=tickets,
         checkbox=st_box is not None,
         problems=problems,
+        own_refs=own_refs,
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from tracker.model import Status
 
@@ -121,7 +120,12 @@ class _Links:
     targets: list[str] = field(default_factory=list)
 
 
-@lru_cache(maxsize=256)
+_PAIR_SPECIAL = re.compile(r"[\\`\[\]()]")
+_LINK_SPECIAL = re.compile(r"[\\<`\[]")
+_BLANK_SPECIAL = re.compile(r"[\\<\[]")
+_AUTOLINK_RE = re.compile(r"<((?:https?|ftp)://[^>\s]+)>")
+
+
 def _pairs(s: str) -> dict[int, int]:
     """Matching `[]` and `()` positions of `s` in one pass (escapes and code spans skipped).
 
@@ -134,6 +138,10 @@ def _pairs(s: str) -> dict[int, int]:
     i = 0
     n = len(s)
     while i < n:
+        m = _PAIR_SPECIAL.search(s, i)  # jump to the next character that matters
+        if m is None:
+            break
+        i = m.start()
         c = s[i]
         if c == "\\":
             i += 2
@@ -155,47 +163,50 @@ def _pairs(s: str) -> dict[int, int]:
     return out
 
 
-def _find_closing(s: str, start: int, open_ch: str, close_ch: str) -> int:
-    """Index of the bracket closing the one at `start` (nesting and escapes honoured), or -1."""
-    del open_ch, close_ch  # the pair map knows both kinds
-    return _pairs(s).get(start, -1)
-
-
 def _replace_links(md: str, defs: dict[str, str]) -> _Links:
     """Replace inline, reference and shortcut links by their text; collect their targets."""
     if "[" not in md and "<" not in md:
         return _Links(md, [])  # most items: nothing to scan
     md = _IMAGE_RE.sub("", md)
+    pairs = _pairs(md)
     out: list[str] = []
     targets: list[str] = []
     i = 0
     n = len(md)
+    no_more_ticks = False
     while i < n:
+        nxt = _LINK_SPECIAL.search(md, i)  # copy plain text in one piece
+        if nxt is None:
+            out.append(md[i:])
+            break
+        out.append(md[i : nxt.start()])
+        i = nxt.start()
         c = md[i]
         if c == "\\" and i + 1 < n:
             out.append(md[i : i + 2])
             i += 2
             continue
         if c == "<":
-            m = re.match(r"<((?:https?|ftp)://[^>\s]+)>", md[i:])
+            m = _AUTOLINK_RE.match(md, i)
             if m:
                 targets.append(m.group(1))
                 out.append(m.group(1))
-                i += m.end()
+                i = m.end()
                 continue
-        if c == "`":
+        if c == "`" and not no_more_ticks:
             j = md.find("`", i + 1)
             if j != -1:
                 out.append(md[i : j + 1])
                 i = j + 1
                 continue
+            no_more_ticks = True  # an unclosed backtick: none closes later either
         if c == "[":
-            close = _find_closing(md, i, "[", "]")
+            close = pairs.get(i, -1)
             if close != -1:
                 inner = md[i + 1 : close]
                 after = md[close + 1 : close + 2]
                 if after == "(":
-                    end = _find_closing(md, close + 1, "(", ")")
+                    end = pairs.get(close + 1, -1)
                     if end != -1:
                         dest = md[close + 2 : end].strip()
                         dest = dest.split()[0] if dest.split() else ""
@@ -269,22 +280,27 @@ def _blank_link_texts(md: str, defs: dict[str, str]) -> str:
     if "[" not in md and "<" not in md:
         return md
     md = _IMAGE_RE.sub("", md)
+    pairs = _pairs(md)
     out = list(md)
     i = 0
     n = len(md)
     while i < n:
+        nxt = _BLANK_SPECIAL.search(md, i)
+        if nxt is None:
+            break
+        i = nxt.start()
         if md[i] == "\\":
             i += 2
             continue
         if md[i] == "[":
-            close = _find_closing(md, i, "[", "]")
+            close = pairs.get(i, -1)
             if close == -1:
                 i += 1
                 continue
             after = md[close + 1 : close + 2]
             end = -1
             if after == "(":
-                end = _find_closing(md, close + 1, "(", ")")
+                end = pairs.get(close + 1, -1)
             elif after == "[":
                 end = md.find("]", close + 2, close + 1002)
             elif _norm_label(md[i + 1 : close]) in defs:
@@ -295,11 +311,11 @@ def _blank_link_texts(md: str, defs: dict[str, str]) -> str:
                 i = end + 1
                 continue
         elif md[i] == "<":
-            m = re.match(r"<(?:https?|ftp)://[^>\s]+>", md[i:])
+            m = _AUTOLINK_RE.match(md, i)
             if m:
-                for k in range(i, i + m.end()):
+                for k in range(i, m.end()):
                     out[k] = " "
-                i += m.end()
+                i = m.end()
                 continue
         i += 1
     return "".join(out)
