@@ -231,3 +231,32 @@ def test_cli_sync_updates_closes_and_writes_back_over_loopback(
     sync()
     final = sync()
     assert final["created"] + final["updated"] + final["closed"] + final["reopened"] == 0
+
+
+def test_cli_dry_run_against_the_fake_prints_the_plan_and_writes_nothing(
+    tmp_path: Path, served: tuple[GitHubFake, FakeServer]
+) -> None:
+    fake, server = served
+    pm = tmp_path / "postmortems" / "pm-000.md"
+    pm.parent.mkdir()
+    pm.write_text(postmortem(0), encoding="utf-8")
+    (tmp_path / ".tracker.yml").write_text(
+        f"backend: github\ngithub:\n  repo: acme/infra\n  api_url: {server.url}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "TRACKER_"))}
+    env["GITHUB_TOKEN"] = TOKEN
+    done = subprocess.run(
+        [sys.executable, "-m", "tracker", "sync", "--dry-run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("would create") == ITEMS
+    assert f"plan: {ITEMS} created" in done.stderr
+    assert fake.issues() == []
+    assert [r.method for r in fake.log] == ["GET"]  # one listing, no write
+    assert pm.read_text(encoding="utf-8") == postmortem(0)

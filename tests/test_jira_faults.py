@@ -242,19 +242,27 @@ def test_engine_bulk_sync_under_faults_converges(
     assert again.counts()["unchanged"] == total
 
 
-def test_cli_sync_end_to_end_over_loopback(tmp_path: Path) -> None:
-    fake = JiraFake("cloud")
+@pytest.mark.parametrize("mode", ["cloud", "datacenter"])
+def test_cli_sync_end_to_end_over_loopback(tmp_path: Path, mode: Mode) -> None:
+    """Cloud with JIRA_EMAIL + JIRA_API_TOKEN, Data Center with JIRA_PAT (deployment detected)."""
+    fake = JiraFake(mode)
     with fake.serve() as url:
         (tmp_path / "postmortems").mkdir()
         (tmp_path / "postmortems" / "pm-000.md").write_text(postmortem(0), encoding="utf-8")
-        owners = "".join(f"  {k}: {v}\n" for k, v in owners_map("cloud").items())
+        owners = "".join(f"  {k}: {v}\n" for k, v in owners_map(mode).items())
         (tmp_path / ".tracker.yml").write_text(
-            f"backend: jira\njira:\n  url: {url}\n  project: OPS\n  deployment: cloud\n"
-            f"owners:\n{owners}",
+            f"backend: jira\njira:\n  url: {url}\n  project: OPS\nowners:\n{owners}",
             encoding="utf-8",
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "TRACKER_"))}
-        env |= {"JIRA_EMAIL": EMAIL, "JIRA_API_TOKEN": TOKEN}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("GITHUB_", "TRACKER_", "JIRA_"))
+        }
+        if mode == "cloud":
+            env |= {"JIRA_EMAIL": EMAIL, "JIRA_API_TOKEN": TOKEN}
+        else:
+            env |= {"JIRA_PAT": PAT}
 
         def run() -> dict[str, Any]:
             cmd = [
@@ -271,7 +279,7 @@ def test_cli_sync_end_to_end_over_loopback(tmp_path: Path) -> None:
                 cmd, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
             )
             assert done.returncode == 0, done.stderr
-            assert TOKEN not in done.stdout + done.stderr
+            assert TOKEN not in done.stdout + done.stderr and PAT not in done.stdout + done.stderr
             out: dict[str, Any] = json.loads(done.stdout)
             return out
 
@@ -280,5 +288,5 @@ def test_cli_sync_end_to_end_over_loopback(tmp_path: Path) -> None:
         text = (tmp_path / "postmortems" / "pm-000.md").read_text(encoding="utf-8")
         assert text.count("(tracked: OPS-") == ITEMS
         again = run()
-        assert again["unchanged"] == ITEMS and again["requests"] == 1
+        assert again["unchanged"] == ITEMS and again["requests"] == 2  # serverInfo + listing
         assert len(fake.issues) == ITEMS
