@@ -411,6 +411,13 @@ def sync_cmd(
     loaded = state.loaded
     files = _files(state, paths)
     write_back = "none" if no_write_back else write_back_opt or loaded.config.sync.write_back
+    if write_back == "file" and in_actions():
+        # A runner's checkout is thrown away with the job: links written there are lost.
+        _err.print(
+            "[yellow]warning:[/] sync.write_back is 'file' under GitHub Actions: the links go "
+            "into the runner's checkout and are lost with it; set sync.write_back: pull-request "
+            "(or the action's write-back input) to keep them"
+        )
     remote = write_back in ("pull-request", "commit") and not dry_run
     # Checked before any ticket is written: a missing repository or token is a usage error.
     forge = wiring.build_forge(loaded, f"write-back: {write_back}", files=True) if remote else None
