@@ -67,6 +67,11 @@ def test_init_then_lint_on_a_new_postmortem(
     code, out, _ = run(["parse", "--format", "json"], capsys, cwd=tmp_path)
     item = json.loads(out)["postmortems"][0]["items"][0]
     assert (item["owners"], item["due"], item["priority"]) == (["dana"], "2026-12-01", "P1")
+    code, out, err = run(["sync", "--dry-run", "--backend", "local"], capsys, cwd=tmp_path)
+    assert code == 0
+    assert out.count("would create") == 1 and "plan: 1 created" in err
+    code, out, _ = run(["status", "--backend", "local", "--format", "json"], capsys, cwd=tmp_path)
+    assert json.loads(out)["items"] == []  # the dry run wrote no ticket
 
 
 def test_generated_workflows_validate_and_are_safe(tmp_path: Path) -> None:
