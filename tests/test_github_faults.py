@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests import generated
 from tests.backends.test_github import spec_problems
 from tests.conftest import SPECS
 from tests.fakes.github_fake import FakeClock, FakeServer, Fault, GitHubFake, Logged
@@ -30,7 +31,7 @@ from tracker.sync import SyncPolicy
 
 TOKEN = "t0ken-secret"
 AS_OF = dt.date(2026, 3, 1)
-OWNERS = ("alice", "bob", "carol", "dan", "erin")
+OWNERS = generated.OWNERS
 CREATE = r"/repos/acme/infra/issues"
 POSTMORTEMS, ITEMS = 20, 10
 # Kinds after which the fake may or may not have stored the create (it stores it here when
@@ -40,26 +41,12 @@ LIMITS = ("429", "secondary")
 
 
 def postmortem(i: int) -> str:
-    date = dt.date(2026, 1, 1) + dt.timedelta(days=i)
-    lines = [
-        f"- [{OWNERS[(i + n) % len(OWNERS)]}] Fix failure mode {n} of incident {i}. "
-        f"Due: {date + dt.timedelta(days=14 + n)} (P{n % 3})"
-        for n in range(ITEMS)
-    ]
-    head = f"---\nid: pm-{i:03d}\ndate: {date}\nseverity: SEV2\n---\n# Incident {i}\n\n"
-    return head + "## Action items\n\n" + "\n".join(lines) + "\n"
+    return generated.postmortem(i, ITEMS)
 
 
 @pytest.fixture
 def files(tmp_path: Path) -> list[tuple[Path, str]]:
-    out = []
-    for i in range(POSTMORTEMS):
-        rel = f"postmortems/pm-{i:03d}.md"
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(postmortem(i), encoding="utf-8")
-        out.append((path, rel))
-    return out
+    return generated.write_postmortems(tmp_path, POSTMORTEMS, ITEMS)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from tests import generated
 from tests.backends.contract import make_draft
 from tests.backends.test_jira import owners_map, spec_problems
 from tests.conftest import SPECS
@@ -37,7 +38,7 @@ from tracker.model import Ticket
 from tracker.sync import SyncPolicy
 
 AS_OF = dt.date(2026, 3, 1)
-OWNERS = ("alice", "bob", "carol", "dan", "erin")  # dan and erin are not in the owners map
+OWNERS = generated.OWNERS  # dan and erin are not in the owners map
 POSTMORTEMS, ITEMS = 20, 10
 CREATE = r"/issue$"
 # After these the fake may or may not have stored the create (it has, when `after`).
@@ -47,26 +48,12 @@ LIMITS = ("429", "503")
 
 
 def postmortem(i: int) -> str:
-    date = dt.date(2026, 1, 1) + dt.timedelta(days=i)
-    lines = [
-        f"- [{OWNERS[(i + n) % len(OWNERS)]}] Fix failure mode {n} of incident {i}. "
-        f"Due: {date + dt.timedelta(days=14 + n)} (P{n % 3})"
-        for n in range(ITEMS)
-    ]
-    head = f"---\nid: pm-{i:03d}\ndate: {date}\nseverity: SEV2\n---\n# Incident {i}\n\n"
-    return head + "## Action items\n\n" + "\n".join(lines) + "\n"
+    return generated.postmortem(i, ITEMS)
 
 
 @pytest.fixture
 def files(tmp_path: Path) -> list[tuple[Path, str]]:
-    out = []
-    for i in range(POSTMORTEMS):
-        rel = f"postmortems/pm-{i:03d}.md"
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(postmortem(i), encoding="utf-8")
-        out.append((path, rel))
-    return out
+    return generated.write_postmortems(tmp_path, POSTMORTEMS, ITEMS)
 
 
 @pytest.fixture(params=["cloud", "datacenter"])
