@@ -128,6 +128,28 @@ def test_a_faulty_first_sync_then_a_clean_one_converges(
         assert spec_problems(fake.log) == []
 
 
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m tracker ARGS` as a user runs it, with only GITHUB_TOKEN set; never leaks it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "TRACKER_"))}
+    env["GITHUB_TOKEN"] = TOKEN
+    done = subprocess.run(
+        [sys.executable, "-m", "tracker", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert TOKEN not in done.stdout + done.stderr
+    return done
+
+
+def cli_sync_json(cwd: Path, as_of: str) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(cli(cwd, "sync", "--format", "json", "--as-of", as_of).stdout)
+    return out
+
+
 def test_cli_sync_end_to_end_over_loopback(
     tmp_path: Path, served: tuple[GitHubFake, FakeServer]
 ) -> None:
@@ -140,18 +162,9 @@ def test_cli_sync_end_to_end_over_loopback(
         "  label_templates: ['priority:{priority}']\n",
         encoding="utf-8",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "TRACKER_"))}
-    env["GITHUB_TOKEN"] = TOKEN
 
     def run() -> dict[str, Any]:
-        cmd = [sys.executable, "-m", "tracker", "sync", "--format", "json", "--as-of", "2026-03-01"]
-        done = subprocess.run(
-            cmd, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0, done.stderr
-        assert TOKEN not in done.stdout + done.stderr
-        out: dict[str, Any] = json.loads(done.stdout)
-        return out
+        return cli_sync_json(tmp_path, "2026-03-01")
 
     first = run()
     assert first["created"] == ITEMS and len(fake.issues()) == ITEMS
@@ -181,18 +194,9 @@ def test_cli_sync_updates_closes_and_writes_back_over_loopback(
         "  write_spacing_s: 0\n",
         encoding="utf-8",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "TRACKER_"))}
-    env["GITHUB_TOKEN"] = TOKEN
 
     def sync() -> dict[str, Any]:
-        cmd = [sys.executable, "-m", "tracker", "sync", "--format", "json", "--as-of", "2026-01-10"]
-        done = subprocess.run(
-            cmd, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0, done.stderr
-        assert TOKEN not in done.stdout + done.stderr
-        out: dict[str, Any] = json.loads(done.stdout)
-        return out
+        return cli_sync_json(tmp_path, "2026-01-10")
 
     assert sync()["created"] == 3
     text = pm.read_text(encoding="utf-8")
@@ -231,17 +235,7 @@ def test_cli_dry_run_against_the_fake_prints_the_plan_and_writes_nothing(
         f"backend: github\ngithub:\n  repo: acme/infra\n  api_url: {server.url}\n",
         encoding="utf-8",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "TRACKER_"))}
-    env["GITHUB_TOKEN"] = TOKEN
-    done = subprocess.run(
-        [sys.executable, "-m", "tracker", "sync", "--dry-run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = cli(tmp_path, "sync", "--dry-run")
     assert done.stdout.count("would create") == ITEMS
     assert f"plan: {ITEMS} created" in done.stderr
     assert fake.issues() == []

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.backends.contract import BackendContract, make_draft
+from tests.sync_harness import Clock
 from tracker.backends import BACKENDS
 from tracker.backends.base import Backend
 from tracker.backends.local import SCHEMA_VERSION, LocalBackend
@@ -23,21 +24,10 @@ from tracker.model import Ticket
 T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
 
 
-class Clock:
-    """A clock that ticks one minute per reading."""
-
-    def __init__(self, start: dt.datetime = T0) -> None:
-        self.t = start
-
-    def __call__(self) -> dt.datetime:
-        self.t += dt.timedelta(minutes=1)
-        return self.t
-
-
 class TestLocalContract(BackendContract):
     @pytest.fixture
     def backend(self, tmp_path: Path) -> LocalBackend:
-        return LocalBackend(tmp_path / ".tracker" / "local.db", now=Clock())
+        return LocalBackend(tmp_path / ".tracker" / "local.db", now=Clock(T0))
 
     @pytest.fixture
     def missing_ref(self) -> str:
@@ -59,7 +49,7 @@ def test_constructor_does_no_io(tmp_path: Path) -> None:
 
 
 def test_refs_urls_and_timestamps_come_from_the_injected_clock(tmp_path: Path) -> None:
-    b = LocalBackend(tmp_path / "l.db", now=Clock())
+    b = LocalBackend(tmp_path / "l.db", now=Clock(T0))
     t = b.create(make_draft())
     assert t.ref == "local:1" and t.url == "local:1"
     assert t.created_at == T0 + dt.timedelta(minutes=1)
@@ -109,7 +99,7 @@ def test_unwritable_location_is_a_backend_error(tmp_path: Path) -> None:
 
 def test_two_connections_see_each_other(tmp_path: Path) -> None:
     path = tmp_path / "l.db"
-    a, b = LocalBackend(path, now=Clock()), LocalBackend(path, now=Clock())
+    a, b = LocalBackend(path, now=Clock(T0)), LocalBackend(path, now=Clock(T0))
     created = a.create(make_draft())
     assert [t.ref for t in b.list_tracked()] == [created.ref]
     b.close(created, "completed")
@@ -217,7 +207,7 @@ def test_two_processes_never_create_one_key_twice(tmp_path: Path) -> None:
 
 
 def test_reports_are_stored_and_replaced(tmp_path: Path) -> None:
-    b = LocalBackend(tmp_path / "l.db", now=Clock())
+    b = LocalBackend(tmp_path / "l.db", now=Clock(T0))
     assert b.post_report("W47", "body 1", "2026-W47") == "local:report/2026-W47"
     b.post_report("W47 again", "body 2", "2026-W47")
     assert b.report("2026-W47") == ("W47 again", "body 2")
