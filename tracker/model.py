@@ -8,7 +8,7 @@ from typing import Literal
 
 Status = Literal["open", "in_progress", "done", "dropped"]
 Severity = Literal["error", "warning", "info"]
-Source = Literal["table", "list", "inline"]
+Source = Literal["table", "list", "inline", "paragraph"]
 
 STATUSES: tuple[Status, ...] = ("open", "in_progress", "done", "dropped")
 

@@ -20,12 +20,15 @@ from tracker.parse.markdown import Outline, scan, tokenize
 from tracker.parse.sections import (
     DEFAULT_EXCLUDE_PATTERNS,
     DEFAULT_SECTION_PATTERNS,
+    Decision,
     Region,
+    decide,
     find_regions,
     heading_words,
     matches,
 )
 from tracker.parse.table import Table, read_table
+from tracker.parse.unread import as_problems, empty_section, unread_places
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -66,24 +69,73 @@ def postmortem_id(path: str, front: dict[str, Any]) -> str:
     return stem or "postmortem"
 
 
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+class UndecodableError(ValueError):
+    """The bytes are not UTF-8 and no byte-order mark says what they are."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 def decode(data: bytes | str) -> tuple[str, list[Problem]]:
+    """Text of a file: UTF-8, or the encoding its byte-order mark names (UTF-16/32).
+
+    Guessing (Latin-1, cp1252) would turn "josé" into something else without a word, so a file
+    that is neither is refused.
+
+    Raises:
+        UndecodableError: the bytes are not UTF-8 and carry no byte-order mark.
+    """
     if isinstance(data, str):
         return data.lstrip("\ufeff"), []
-    problems: list[Problem] = []
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding), []
+            except UnicodeDecodeError as exc:
+                raise UndecodableError(
+                    f"file starts with a {encoding.upper()} byte-order mark but byte offset "
+                    f"{exc.start + len(bom)} is not {encoding.upper()}: re-save it as UTF-8",
+                    1,
+                ) from exc
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8"), []
     except UnicodeDecodeError as exc:
-        text = data.decode("utf-8", errors="replace")
         line = data[: exc.start].count(b"\n") + 1
-        problems.append(
-            Problem(
-                "PM020",
-                "warning",
-                "file is not valid UTF-8; undecodable bytes were replaced: save it as UTF-8",
-                line,
-            )
-        )
-    return text.lstrip("\ufeff"), problems
+        byte = data[exc.start : exc.start + 1].hex()
+        raise UndecodableError(
+            f"file is not UTF-8: byte 0x{byte} at offset {exc.start} (line {line}) cannot be "
+            "decoded; nothing was read from the file. Re-save it as UTF-8 (for example "
+            "`iconv -f latin1 -t utf-8`)",
+            line,
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Step:
+    """One decision of the parser about a block of the document, for `tracker parse --explain`."""
+
+    line: int  # 1-based first line
+    end_line: int  # 1-based last line
+    verdict: str  # "section" | "not a section" | "item" | "skipped" | "context" | "outside"
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "line": self.line,
+            "end_line": self.end_line,
+            "verdict": self.verdict,
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -97,6 +149,13 @@ class _Doc:
     problems: list[Problem] = field(default_factory=list)
     items: list[ActionItem] = field(default_factory=list)
     keys: dict[str, int] = field(default_factory=dict)
+    trace: list[Step] | None = None
+    paragraphs: list[tuple[Block, _Ctx]] = field(default_factory=list)
+
+    def explain(self, line: int, end: int, verdict: str, reason: str) -> None:
+        """Record a decision (0-based line, exclusive end) when explaining; free otherwise."""
+        if self.trace is not None:
+            self.trace.append(Step(line + 1, max(end, line + 1), verdict, reason))
 
     def add(
         self,
@@ -159,9 +218,15 @@ def _hash_id(text: str, tickets: list[str], line: int) -> str:
 
 
 def parse_postmortem(
-    data: bytes | str, path: str, options: ParseOptions = DEFAULT_OPTIONS
+    data: bytes | str,
+    path: str,
+    options: ParseOptions = DEFAULT_OPTIONS,
+    trace: list[Step] | None = None,
 ) -> Postmortem:
-    """Parse one postmortem. Never raises: anything wrong with the input becomes a Problem."""
+    """Parse one postmortem. Never raises: anything wrong with the input becomes a Problem.
+
+    `trace`, when given, receives every decision the parser made (`tracker parse --explain`).
+    """
     raw = data.encode("utf-8", errors="surrogatepass") if isinstance(data, str) else data
     digest = hashlib.sha256(raw).hexdigest()
     if len(raw) > MAX_BYTES:
@@ -180,7 +245,7 @@ def parse_postmortem(
             digest=digest,
         )
     try:
-        return _parse(raw, path, options, digest)
+        return _parse(raw, path, options, digest, trace)
     except RecursionError:  # pragma: no cover - markdown-it guards nesting; belt and braces
         return Postmortem(
             path=path,
@@ -190,8 +255,18 @@ def parse_postmortem(
         )
 
 
-def _parse(raw: bytes, path: str, options: ParseOptions, digest: str) -> Postmortem:
-    text, problems = decode(raw)
+def _parse(
+    raw: bytes, path: str, options: ParseOptions, digest: str, trace: list[Step] | None
+) -> Postmortem:
+    try:
+        text, problems = decode(raw)
+    except UndecodableError as exc:
+        return Postmortem(
+            path=path,
+            id=postmortem_id(path, {}),
+            problems=(Problem("PM020", "error", str(exc), exc.line),),
+            digest=digest,
+        )
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -215,12 +290,22 @@ def _parse(raw: bytes, path: str, options: ParseOptions, digest: str) -> Postmor
             )
     pm_id = postmortem_id(path, front)
     doc = _Doc(path, pm_id, lines, outline, v.reference_definitions(lines), options, problems)
+    doc.trace = trace
     title, date, severity, status = _metadata(outline, front, problems)
-    regions = find_regions(outline, options.section_patterns, options.exclude_patterns)
+    decisions: list[tuple[int, str, Decision]] = []
+    regions = find_regions(outline, options.section_patterns, options.exclude_patterns, decisions)
     for region in regions:
+        before = len(doc.items)
+        doc.explain(region.start, region.end, "section", _region_reason(region))
         _parse_region(doc, region)
+        if len(doc.items) == before:
+            _empty_region(doc, region)
+    _paragraph_items(doc)
     _parse_inline(doc, regions)
+    _unread_places(doc, regions, decisions)
     doc.items.sort(key=lambda i: i.line)
+    if trace is not None:
+        trace.sort(key=lambda s: (s.line, s.verdict != "section"))
     return Postmortem(
         path=path,
         id=pm_id,
@@ -233,6 +318,38 @@ def _parse(raw: bytes, path: str, options: ParseOptions, digest: str) -> Postmor
         has_action_section=bool(regions) or bool(doc.items),
         digest=digest,
     )
+
+
+def _region_reason(region: Region) -> str:
+    what = {
+        "heading": f"heading '{region.title}'",
+        "label": f"label line '{region.title}'",
+        "lead-in": f"list after the lead-in sentence '{region.title[:60]}'",
+        "table": "a table with action-item columns",
+    }.get(region.kind, region.title)
+    return f"{what}: {region.decision.explain()}" if region.decision else what
+
+
+def _empty_region(doc: _Doc, region: Region) -> None:
+    place = empty_section(doc.outline, region)
+    if place is not None:
+        doc.problems.extend(as_problems([place]))
+        doc.explain(place.line, place.end, "skipped", place.message)
+
+
+def _unread_places(
+    doc: _Doc, regions: list[Region], decisions: list[tuple[int, str, Decision]]
+) -> None:
+    places = unread_places(doc.outline, regions, decisions, [i.line for i in doc.items])
+    doc.problems.extend(as_problems(places))
+    if doc.trace is None:
+        return
+    for p in places:
+        doc.explain(p.line, p.end, "skipped", p.message)
+    in_region = {r.label_line for r in regions} | {r.start - 1 for r in regions}
+    for line, text, d in decisions:
+        if line not in in_region and not d.accepted:
+            doc.explain(line, line + 1, "not a section", f"heading '{text}': {d.explain()}")
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -315,8 +432,9 @@ def _heading_context(text: str) -> tuple[Status | None, str | None]:
 
 
 def _parse_region(doc: _Doc, region: Region) -> None:
+    """Read every block of an action-item region: each table, each list and, where a
+    (sub)section holds neither, its paragraphs."""
     lines = doc.lines
-    # Tables first, line by line; the rest of the region goes to markdown-it.
     tables: list[Table] = []
     i = region.start
     while i < region.end:
@@ -327,57 +445,228 @@ def _parse_region(doc: _Doc, region: Region) -> None:
                 i = t.end_line
                 continue
         i += 1
-    action_tables = [t for t in tables if t.is_action_table]
     masked = list(lines[region.start : region.end])
     for t in tables:
         for j in range(t.header_line, t.end_line):
             masked[j - region.start] = ""
-    ctx = _Ctx(section=region.title)
-    ctx.status, ctx.due_text = _heading_context(region.title)
-    if action_tables:
-        _tables(doc, region, action_tables, ctx)
-        return  # lists beside an action table explain it; they are not items
-    tokens = tokenize("\n".join(masked))
+    action_tables = [t for t in tables if t.is_action_table]
+    vocabulary = _table_vocabulary(action_tables)
+    for t in tables:
+        if not t.is_action_table:
+            doc.explain(t.header_line, t.end_line, "skipped", "a table without an item column")
+    entries: list[Block | Table] = [*blocks(tokenize("\n".join(masked)), region.start)]
+    entries.extend(action_tables)
+    entries.sort(key=lambda e: e.header_line if isinstance(e, Table) else e.line)
+    groups = _group_by_heading(doc, region, entries)
+    for gi, group in enumerate(groups):
+        structured = any(isinstance(e, Table) or e.kind == "list" for e in group.entries)
+        # Intro text of a section whose subsections hold the lists is not an item either.
+        later_structured = any(
+            any(isinstance(e, Table) or e.kind == "list" for e in g.entries)
+            for g in groups[gi + 1 :]
+            if g.level > group.level
+        )
+        paragraphs_are_items = (
+            region.kind in ("heading", "label") and not structured and not later_structured
+        )
+        ctx = group.ctx
+        notes_next = False  # "Notes on the table above:" introduces notes, not items
+        for e in group.entries:
+            if isinstance(e, Table):
+                _tables(doc, region, [e], ctx)
+                continue
+            if e.kind == "paragraph":
+                m = _BOLD_PSEUDO_RE.match(e.text)
+                notes_next = bool(_NOTES_RE.match(v.visible_text(e.text)))
+                if m and "\n" not in e.text:
+                    st, due = _heading_context(m.group("t"))
+                    ctx = _Ctx(st or group.ctx.status, due or group.ctx.due_text, ctx.section)
+                    doc.explain(e.line, e.end, "context", "a bold label: sets status/horizon")
+                elif paragraphs_are_items:
+                    doc.paragraphs.append((e, ctx))
+                else:
+                    doc.explain(e.line, e.end, "skipped", "a paragraph beside a list or table")
+                continue
+            if e.kind == "list":
+                why = "notes introduced by the paragraph above" if notes_next else ""
+                why = why or _not_items(e.items, vocabulary, doc.defs)
+                notes_next = False
+                if why:
+                    doc.explain(e.line, e.end, "skipped", why)
+                    continue
+                for node in e.items:
+                    _list_item(doc, node, ctx, region)
+
+
+_NOTES_RE = re.compile(r"^(?:notes?|n\.?b\.?|remarks?|explanations?|key|legend)\b[^:]{0,60}:$", re.I)
+
+
+@dataclass
+class _Group:
+    level: int  # heading level of the subsection (0: the region's own text)
+    ctx: _Ctx
+    entries: list[Block | Table] = field(default_factory=list)
+
+
+def _group_by_heading(doc: _Doc, region: Region, entries: list[Block | Table]) -> list[_Group]:
+    """Split a region's blocks at its subsection headings; excluded subsections are dropped."""
+    base = _Ctx(*_heading_context(region.title), section=region.title)
+    groups = [_Group(0, base)]
     excluded_level: int | None = None
-    heading_stack: list[tuple[int, _Ctx]] = []
-    for block in blocks(tokens, region.start):
-        if block.kind == "heading":
-            if excluded_level is not None and block.level > excluded_level:
+    stack: list[tuple[int, _Ctx]] = []
+    for e in entries:
+        if isinstance(e, Block) and e.kind == "heading":
+            if excluded_level is not None and e.level > excluded_level:
                 continue
             excluded_level = None
-            if matches(block.text, doc.options.exclude_patterns, whole=False) and not matches(
-                block.text, doc.options.section_patterns
+            d = decide(e.text, doc.options.section_patterns, doc.options.exclude_patterns)
+            if d.rule in ("veto", "excluded") or (
+                matches(e.text, doc.options.exclude_patterns, whole=False) and not d.accepted
             ):
-                excluded_level = block.level
+                excluded_level = e.level
+                doc.explain(e.line, e.end, "skipped", f"subsection {e.text!r}: {d.explain()}")
                 continue
-            while heading_stack and heading_stack[-1][0] >= block.level:
-                heading_stack.pop()
-            parent = (
-                heading_stack[-1][1]
-                if heading_stack
-                else _Ctx(*_heading_context(region.title), section=region.title)
-            )
-            st, due = _heading_context(block.text)
-            new = _Ctx(st or parent.status, due or parent.due_text, heading_words(block.text))
-            heading_stack.append((block.level, new))
-            ctx = new
+            while stack and stack[-1][0] >= e.level:
+                stack.pop()
+            parent = stack[-1][1] if stack else base
+            st, due = _heading_context(e.text)
+            ctx = _Ctx(st or parent.status, due or parent.due_text, heading_words(e.text))
+            stack.append((e.level, ctx))
+            groups.append(_Group(e.level, ctx))
+            doc.explain(e.line, e.end, "context", f"subsection {e.text!r}")
             continue
         if excluded_level is not None:
+            line = e.header_line if isinstance(e, Table) else e.line
+            end = e.end_line if isinstance(e, Table) else e.end
+            doc.explain(line, end, "skipped", "inside an excluded subsection")
             continue
-        if block.kind == "paragraph":
-            m = _BOLD_PSEUDO_RE.match(block.text)
-            if m and "\n" not in block.text:
-                st, due = _heading_context(m.group("t"))
-                base = (
-                    heading_stack[-1][1]
-                    if heading_stack
-                    else _Ctx(*_heading_context(region.title), section=region.title)
-                )
-                ctx = _Ctx(st or base.status, due or base.due_text, ctx.section)
-            continue
-        if block.kind == "list":
-            for node in block.items:
-                _list_item(doc, node, ctx, region)
+        groups[-1].entries.append(e)
+    return groups
+
+
+def _table_vocabulary(tables: list[Table]) -> frozenset[str]:
+    """Words an action table uses in its type, priority and status columns (and its headers):
+    a list that defines them ("Prevent: ...", "P0: ...") explains the table."""
+    words: set[str] = set()
+    for t in tables:
+        words.update(v.visible_text(h).casefold() for h in t.header)
+        for role in ("type", "priority", "status"):
+            idx = t.roles.get(role)
+            if idx is None:
+                continue
+            for row in t.rows:
+                if idx < len(row.cells):
+                    words.add(v.visible_text(row.cells[idx].text).casefold())
+    words.discard("")
+    return frozenset(words)
+
+
+_DEFINITION_RE = re.compile(r"^\s*(?:\*\*|__|`)?([\w][\w /-]{0,30}?)(?:\*\*|__|`)?\s*[:–—-]\s+\S")
+
+
+def _not_items(nodes: list[ListNode], vocabulary: frozenset[str], defs: dict[str, str]) -> str:
+    """Why a list in an action section holds no items ("" when it does)."""
+    if not nodes:
+        return "an empty list"
+    if vocabulary:
+        terms = [_DEFINITION_RE.match(n.text) for n in nodes]
+        if all(m and m.group(1).strip().casefold() in vocabulary for m in terms):
+            return "a list that defines the words the action table uses"
+    if all(_is_data(n, defs) for n in nodes):
+        return "a list of data (names, links or code), not of work"
+    return ""
+
+
+def _is_data(node: ListNode, defs: dict[str, str]) -> bool:
+    if node.children:
+        return False
+    reduced, refs = v.extract_tickets(node.text, defs)
+    if any(v.is_issue_ref(r) for r in refs):
+        return False  # "#2127": a follow-up issue is work
+    text = reduced.strip()
+    if not text:
+        return bool(refs)
+    if re.fullmatch(r"(?:`[^`]*`[\s,;]*)+", text):
+        return True
+    visible = v.visible_text(text)
+    return bool(refs) and len(visible.split()) <= 3 or (
+        len(visible.split()) == 1 and not visible[:1].isupper()
+    )
+
+
+_SENTENCE_END_RE = re.compile(r"(?<=[a-z0-9)\]`][.!?])\s+(?=[A-Z\[*_`])")
+_PLACEHOLDER_PARA_RE = re.compile(r"^(?:tba|tbd|tbc|n/?a|none|nothing|-+|…|\.\.\.)\.?$", re.I)
+_SOLUTION_LABEL_RE = re.compile(
+    r"^\s*(?:\*\*|__)?(?:suggest\w*\s+)?(?:solutions?|suggestions?|fix|actions?|remedy|"
+    r"recommendations?|proposals?|proposed\s+(?:fix|solution))(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*",
+    re.IGNORECASE,
+)
+
+
+def _paragraph_items(doc: _Doc) -> None:
+    """Paragraphs of action sections without lists, once every region is read.
+
+    A document that writes its items as lists or tables does so throughout: its prose, even
+    under a "Moving forward" heading, is narrative. Only documents with no list or table item
+    have their follow-up work read from paragraphs (or from lines, one per line).
+    """
+    if any(i.source in ("list", "table") for i in doc.items):
+        for block, _ in doc.paragraphs:
+            doc.explain(block.line, block.end, "skipped", "prose: this document lists its items")
+        return
+    for block, ctx in doc.paragraphs:
+        for line, text in _units(block):
+            _paragraph_item(doc, block, ctx, line, text)
+
+
+def _units(block: Block) -> list[tuple[int, str]]:
+    """A paragraph, or its lines when each line is a sentence of its own ("one per line")."""
+    lines = block.text.split("\n")
+    if len(lines) > 1 and all(
+        re.search(r"[.!?)]\s*\\?$", ln.rstrip()) and re.match(r"\s*[A-Z*_`\[]", ln)
+        for ln in lines[:-1]
+    ) and re.match(r"\s*[A-Z*_`\[]", lines[-1]):
+        return [(block.line + k, ln.rstrip().rstrip("\\")) for k, ln in enumerate(lines)]
+    return [(block.line, block.text)]
+
+
+_SUMMARY_START_RE = re.compile(
+    r"^(?:these|this|overall|in summary|in conclusion|to summari[sz]e|together|we believe|"
+    r"we are confident|we apologi[sz]e|we(?:'|’)re sorry|thank|for more|see also|more details)\b",
+    re.IGNORECASE,
+)
+
+
+def _paragraph_item(doc: _Doc, block: Block, ctx: _Ctx, line: int, text: str) -> None:
+    """One paragraph (or line) of an action section that holds no list: one item."""
+    text = text.strip()
+    visible = v.visible_text(v.extract_tickets(text, doc.defs)[0]).strip()
+    if not visible or _PLACEHOLDER_PARA_RE.match(visible):
+        doc.explain(block.line, block.end, "skipped", "a placeholder or link-only paragraph")
+        return
+    if visible.endswith(":"):
+        doc.explain(block.line, block.end, "skipped", "a lead-in sentence (ends with ':')")
+        return
+    if _INLINE_RE.match(text):
+        return  # an inline marker: read by _parse_inline
+    if re.match(r"^\(.*\)\.?$", visible) or re.match(r"^(?:note|nb|n\.b\.)\b", visible, re.I):
+        doc.explain(block.line, block.end, "skipped", "a note, not work")
+        return
+    if len(visible.split()) < 3:
+        doc.explain(block.line, block.end, "skipped", "too short to be an item")
+        return
+    body = _SOLUTION_LABEL_RE.sub("", text, count=1)
+    sentences = _SENTENCE_END_RE.split(" ".join(body.split()))
+    first = sentences[0]
+    if _SUMMARY_START_RE.match(v.visible_text(first)) or len(sentences) > 4:
+        doc.explain(block.line, block.end, "skipped", "narrative prose, not one piece of work")
+        return
+    end = block.end if line == block.line and "\n" not in text else line + 1
+    f = it.build(first, doc.defs, doc.options.known_owners, [body], line=line + 1)
+    if not f.title:
+        return
+    doc.add(f, line + 1, end, "paragraph", ctx.section, ctx.status, ctx.due_text)
+    doc.explain(line, end, "item", "a paragraph of an action section without lists")
 
 
 def _is_label_item(node: ListNode, region: Region, doc: _Doc) -> bool:
@@ -397,7 +686,13 @@ def _list_item(doc: _Doc, node: ListNode, ctx: _Ctx, region: Region) -> None:
         return
     bold_head = _BOLD_PSEUDO_RE.match(text)
     bare = it.checkbox(text.strip())[0].strip()  # "- [ ]" with children: no text of its own
-    lead_in = node.children and (not bare or text.rstrip().rstrip("*_").endswith(":") or bold_head)
+    # A bold title that is itself work ("**Add rate limiting**" with bullets of specifics) is one
+    # item whose children describe it; a bold category ("**Monitoring**", "**Short term**")
+    # leads in to its children.
+    bold_work = bool(bold_head) and _starts_with_verb(bold_head.group("t") if bold_head else "")
+    lead_in = node.children and (
+        not bare or text.rstrip().rstrip("*_").endswith(":") or (bold_head and not bold_work)
+    )
     if lead_in and not v.extract_tickets(text, doc.defs)[1]:
         # "Ensure alerting is in place for:" -> the children are the items
         st, due = _heading_context(text)
@@ -406,11 +701,24 @@ def _list_item(doc: _Doc, node: ListNode, ctx: _Ctx, region: Region) -> None:
         for child in node.children:
             _list_item(doc, child, sub, region)
         return
+    if _is_data(node, doc.defs):
+        doc.explain(node.line, node.end, "skipped", "data (a name, link or code), not work")
+        return
     extra = list(node.rest) + [c.all_text() for c in node.children]
     f = it.build(text, doc.defs, doc.options.known_owners, extra, line=node.line + 1)
     if not f.title and not f.tickets:
         return
+    if v.is_placeholder(it.checkbox(text.strip())[0]) or v.is_process_step(f.title):
+        doc.explain(node.line, node.end, "skipped", "a template placeholder or process step")
+        return
     doc.add(f, node.line + 1, node.end, "list", ctx.section, ctx.status, ctx.due_text)
+
+
+
+
+def _starts_with_verb(text: str) -> bool:
+    first = re.sub(r"^[\W_]+", "", v.visible_text(text)).split(" ", 1)[0].casefold()
+    return first in v.IMPERATIVE_VERBS
 
 
 def _tables(doc: _Doc, region: Region, tables: list[Table], ctx: _Ctx) -> None:
@@ -441,11 +749,14 @@ def _tables(doc: _Doc, region: Region, tables: list[Table], ctx: _Ctx) -> None:
             item_md = cell("item")
             if not item_md.strip():
                 continue
+            if v.is_placeholder(item_md) or v.is_process_step(v.visible_text(item_md)):
+                doc.explain(row.line, row.line + 1, "skipped", "a template placeholder row")
+                continue
             f = it.build(item_md, doc.defs, doc.options.known_owners, line=row.line + 1)
             if not f.title and not f.tickets:
                 continue  # "-", "**" or ":" in the item cell: nothing to track
             owner_cell = cell("owner")
-            if owner_cell.strip():
+            if owner_cell.strip() and not v.is_placeholder(owner_cell):
                 f.owners = v.split_owners(owner_cell)
             due_cell = cell("due")
             if due_cell.strip():
@@ -478,6 +789,14 @@ def _tables(doc: _Doc, region: Region, tables: list[Table], ctx: _Ctx) -> None:
                     st, st_raw = v.status_from_cell(stripped)
                 if st is not None and (f.status is None or role == "status"):
                     f.status, f.status_text = st, st_raw
+            # A link to an issue or pull request in any other cell ("[PR](url)" under Type).
+            plain = {roles[r] for r in ("item", "ticket", "status") if r in roles}
+            for idx, c in enumerate(cells):
+                if idx in plain or "[" not in c.text and "/" not in c.text and "#" not in c.text:
+                    continue
+                for r in v.extract_tickets(c.text, doc.defs)[1]:
+                    if v.is_issue_ref(r) and r not in f.tickets:
+                        f.tickets.append(r)
             prio = cell("priority")
             if prio.strip():
                 f.priority = v.normalise_priority(prio) or f.priority

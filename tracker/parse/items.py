@@ -24,6 +24,23 @@ _DONE_NOTE_RE = re.compile(
 )
 
 
+_ZERO_WIDTH_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+_STRIKE_ALL_RE = re.compile(r"^\s*~~(.+?)~~(\s*(?:\([^()]*\)|\[[^\]]*\]|[^~\w]*)?\s*)$")
+_BOLD_LEAD_RE = re.compile(r"^\s*(?:\*\*|__)[^*_\n]{1,80}(?:\*\*|__)\s*[:.\-–—]")
+_LEAD_PRIO_RE = re.compile(
+    r"^\s*(?:\[\s*(?P<b>P[0-4]|critical|high|medium|low)\s*\]|"
+    r"(?P<w>CRITICAL|URGENT|HIGH|MEDIUM|LOW|P[0-4])\b)\s*(?:priority)?\s*[:\-–—]?\s+",
+)
+
+
+def _lead_priority(text: str) -> tuple[str, str | None]:
+    """ "**HIGH**: Add ...", "[P1] Split ...", "P0 Restore ...": the priority, off the title."""
+    m = _LEAD_PRIO_RE.match(text)
+    if not m:
+        return text, None
+    return text[m.end() :], v.normalise_priority(m.group("b") or m.group("w"))
+
+
 @dataclass
 class Fields:
     title: str
@@ -114,7 +131,14 @@ def build(
         if lead and _REFLIKE_RE.match(lead.group(1).strip()) and len(md[lead.end() :].split()) >= 2:
             tickets.append(v.clean_url(lead.group(2)))
             md = md[lead.end() :]
+    md = _ZERO_WIDTH_RE.sub("", md)
+    st_strike: Status | None = None
+    strike = _STRIKE_ALL_RE.match(md)
+    if strike:  # "~~Migrate to the new queue~~": dropped, or done when it says so
+        md = strike.group(1) + strike.group(2)
+        st_strike = "done" if re.search(r"\bdone\b|\bcompleted?\b", strike.group(2), re.I) else "dropped"
     md, st_dec, st_dec_raw = status_decorations(md)
+    bold_lead = bool(_BOLD_LEAD_RE.match(md))
     reduced, found = v.extract_tickets(md, defs)
     for t in found:
         if t not in tickets:
@@ -126,9 +150,11 @@ def build(
                 tickets.append(t)
     text = v.visible_text(reduced)
     text = _TRAILING_REFS_RE.sub("", text)
-    text, owners, key_text = v.extract_owners(text, known_owners)
+    text, priority = _lead_priority(text)
+    text, owners, key_text = v.extract_owners(text, known_owners, bold_lead)
     text, due = v.extract_due(text)
-    text, priority = v.extract_priority(text)
+    text, more_priority = v.extract_priority(text)
+    priority = priority or more_priority
     title = _cleanup_title(text)
     if not title:
         title = _cleanup_title(v.visible_text(reduced)) or (tickets[0] if tickets else "")
@@ -148,6 +174,12 @@ def build(
     status_raw = st_box_raw
     if st_dec is not None and (status is None or status == "open"):
         status, status_raw = st_dec, st_dec_raw
+    if st_strike is not None and status is None:
+        status, status_raw = st_strike, "~~"
+    if status is None:
+        said = v.status_from_sentence(title)
+        if said is not None:
+            status, status_raw = said, None
     return Fields(
         title=title,
         key_text=key_text or title,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from tracker.parse.markdown import Outline
+from tracker.parse.table import read_table
 from tracker.parse.values import visible_text
 
 DEFAULT_SECTION_PATTERNS: tuple[str, ...] = (
@@ -56,6 +57,102 @@ DEFAULT_EXCLUDE_PATTERNS: tuple[str, ...] = (
 )
 
 
+# Section recognition by meaning: a heading is about follow-up work when its words say so.
+# Each term carries a weight; negative terms (the past, analysis) pull the score down, and a veto
+# term rules the heading out whatever else it says ("Follow-up timeline"). Explainable: the
+# decision lists the terms it saw.
+_POSITIVE_TERMS: tuple[tuple[str, int, str], ...] = (
+    (r"\baction(?:s|able)?\b", 3, "action"),
+    (r"\bfollow[\s-]*(?:ups?|through)\b", 3, "follow-up"),
+    (r"\bremedia(?:tion|tions|l|te|ting)\b", 3, "remediation"),
+    (r"\bprevent(?:ion|ive|ative|ing|s)?\b", 3, "prevention"),
+    (r"\bcorrective\b|\bcorrections?\b", 3, "corrective"),
+    (r"\bimprov(?:e|es|ed|ements?|ing)\b", 3, "improvement"),
+    (r"\bmitigat(?:ion|ions|e|ing)\b", 3, "mitigation"),
+    (r"\brecommend(?:ations?|ed)?\b", 3, "recommendation"),
+    (r"\bnext\s+steps?\b", 3, "next steps"),
+    (r"\bwork\s+items?\b|\btasks?\b", 3, "tasks"),
+    (r"\btodos?\b|\bto[\s-]dos?\b", 3, "todo"),
+    (r"\bdoing\s+(?:about|to)\b|\bwe(?:'|’)?(?:re| are| will|'ll|’ll)\s+(?:doing|changing)\b",
+     3, "what we are doing"),
+    (r"\b(?:going|looking|moving)\s+forward\b", 3, "going forward"),
+    (r"\bavoid(?:ing)?\b|\bhappening\s+again\b|\brecurr(?:ence|ing)\b|\bnever\s+again\b",
+     2, "avoid a recurrence"),
+    (r"\bfuture\s+(?:work|plans?|changes|fixes|steps)\b", 3, "future work"),
+    (r"\bfuture\b", 1, "future"),
+    (r"\bfix(?:es)?\b|\bchanges\b|\bsolutions?\b|\bsuggest(?:ed|ions?)\b|\bplans?\b", 1,
+     "changes"),
+    (r"\bdetective\b|\bhardening\b|\bsafeguards?\b|\bcountermeasures?\b", 2, "hardening"),
+)
+_NEGATIVE_TERMS: tuple[tuple[str, int, str], ...] = (
+    (r"\blessons?\b|\btakeaways?\b|\blearn(?:ed|t|ings?)\b", -2, "lessons"),
+    (r"\broot[\s-]*causes?\b|\bcontributing\s+factors?\b|\bcauses?\b", -3, "cause"),
+    (r"\bimpact\b|\bbackground\b|\bsummary\b|\boverview\b|\bdetection\b", -2, "analysis"),
+    (r"\bresolution\b|\brecovery\b|\bresponse\b|\binvestigation\b", -1, "incident response"),
+)
+_VETO_TERMS: tuple[tuple[str, str], ...] = (
+    (r"\btimeline\b|\bchronology\b|\bsequence\s+of\s+events\b", "timeline"),
+    (r"\bwent\s+(?:well|wrong|poorly|badly)\b|\bwhere\s+we\s+got\s+lucky\b", "retrospective"),
+    (r"\bresponders?\b|\bparticipants?\b|\battendees\b", "people"),
+    (r"\bnotes?\s+to\s+(?:the\s+)?(?:owner|author)s?\b", "notes to the author"),
+    (r"\bglossary\b|\bappendix\b|\breferences?\b|\bcall\s+to\s+action\b|\bworkarounds?\b",
+     "reference material"),
+    (r"\bcommands?\s+used\b|\bchecklist\b", "procedure"),
+    (r"\b(?:were|was|we)\s+taken\b|\b(?:actions|steps)\s+taken\b", "past actions"),
+)
+THRESHOLD = 3
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Why a heading is, or is not, an action-item section."""
+
+    score: int
+    terms: tuple[str, ...]
+    accepted: bool
+    rule: str  # "name" (a configured pattern), "meaning" (scored), "excluded", "veto", "score"
+
+    def explain(self) -> str:
+        terms = ", ".join(self.terms) or "no follow-up words"
+        return f"{self.rule}: score {self.score} ({terms}; threshold {THRESHOLD})"
+
+
+_POS_RES = tuple((re.compile(p, re.IGNORECASE), w, n) for p, w, n in _POSITIVE_TERMS)
+_NEG_RES = tuple((re.compile(p, re.IGNORECASE), w, n) for p, w, n in _NEGATIVE_TERMS)
+_VETO_RES = tuple((re.compile(p, re.IGNORECASE), n) for p, n in _VETO_TERMS)
+
+
+@lru_cache(maxsize=4096)
+def decide(
+    text: str,
+    patterns: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+) -> Decision:
+    """Is a heading (or label) about follow-up work? Configured names first, then meaning."""
+    words = heading_words(text)
+    if patterns and matches(text, patterns):
+        return Decision(10, ("configured name",), True, "name")
+    if not words or len(words) > 120:
+        return Decision(0, (), False, "score")
+    for rx, name in _VETO_RES:
+        if rx.search(words):
+            return Decision(-10, (name,), False, "veto")
+    pos = [(w, n) for rx, w, n in _POS_RES if rx.search(words)]
+    neg = [(w, n) for rx, w, n in _NEG_RES if rx.search(words)]
+    best = max((w for w, _ in pos), default=0)
+    # Weak words add up a little ("future fixes"), strong ones do not need help.
+    bonus = 1 if len(pos) > 1 and best < THRESHOLD else 0
+    score = best + bonus + sum(w for w, _ in neg)
+    if pos and best >= THRESHOLD and neg:
+        # "Lessons learned and future improvements", "Remediation and architectural lessons":
+        # a strong follow-up word wins over a mixed heading's other half.
+        score = max(score, THRESHOLD)
+    terms = tuple(n for _, n in pos) + tuple(f"-{n}" for _, n in neg)
+    if exclude and not pos and matches(text, exclude, whole=False):
+        return Decision(min(score, 0), (*terms, "excluded name"), False, "excluded")
+    return Decision(score, terms, score >= THRESHOLD, "meaning")
+
+
 @dataclass(frozen=True)
 class Region:
     """Lines [start, end) that may hold action items, and the heading or label that opened them."""
@@ -65,6 +162,8 @@ class Region:
     title: str
     level: int  # heading level, or 7 for a label line
     label_line: int | None = None  # the label line itself, for bullet labels
+    kind: str = "heading"  # "heading" | "label" | "lead-in" (a sentence before a list) | "table"
+    decision: Decision | None = None
 
 
 def _compile(patterns: Sequence[str], whole: bool) -> re.Pattern[str]:
@@ -104,24 +203,30 @@ def find_regions(
     outline: Outline,
     patterns: tuple[str, ...] = DEFAULT_SECTION_PATTERNS,
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE_PATTERNS,
+    trace: list[tuple[int, str, Decision]] | None = None,
 ) -> list[Region]:
-    """Regions of the document that hold action items, in order, never overlapping."""
+    """Regions of the document that hold action items, in order, never overlapping.
+
+    `trace`, when given, receives (line, heading text, decision) for every heading and label
+    considered, so `tracker parse --explain` can say why a part was read or not.
+    """
     lines = outline.lines
     n = len(lines)
     headings = outline.headings
     regions: list[Region] = []
     covered_until = -1
     for idx, h in enumerate(headings):
-        if h.line < covered_until:
-            continue
-        if not matches(h.text, patterns) or matches(h.text, exclude, whole=False):
+        d = decide(h.text, patterns, exclude)
+        if trace is not None:
+            trace.append((h.line, h.text, d))
+        if h.line < covered_until or not d.accepted:
             continue
         end = n
         for j in range(idx + 1, len(headings)):  # no slicing: O(1) per heading at one level
             if headings[j].level <= h.level:
                 end = headings[j].line
                 break
-        regions.append(Region(h.line + 1, end, heading_words(h.text), h.level))
+        regions.append(Region(h.line + 1, end, heading_words(h.text), h.level, decision=d))
         covered_until = end
     # Label lines: "**Action Items:**", "- **Review actions**:", a plain "Action Items" line.
     heading_lines = {h.line for h in headings}
@@ -145,24 +250,156 @@ def find_regions(
         if plain_ok and i > 0 and lines[i - 1].strip() and not _is_block_end(lines[i - 1]):
             continue  # a line inside a paragraph is not a label
         text = m.group("text")
-        if not matches(text, patterns) or matches(text, exclude, whole=False):
+        if plain_ok and not _stands_alone(lines, i, line):
+            continue  # the first line of a paragraph that goes on
+        d = decide(text, patterns, exclude)
+        if not d.accepted:
             continue
         if plain_ok and len(text.split()) > 8:
             continue
+        if trace is not None:
+            trace.append((i, text, d))
         indent = len(m.group("indent"))
         end = _label_end(outline, i, indent)
         start = i if m.group("bullet") else i + 1
-        regions.append(Region(start, end, heading_words(text), 7, label_line=i))
+        regions.append(
+            Region(start, end, heading_words(text), 7, label_line=i, kind="label", decision=d)
+        )
+        covered[start:end] = b"\x01" * (end - start)
+    regions.extend(_lead_ins(outline, covered, heading_lines))
+    regions.extend(_action_tables(outline, covered))
     regions.sort(key=lambda r: r.start)
     return regions
 
 
+def _stands_alone(lines: list[str], i: int, line: str) -> bool:
+    """A plain label line ends with a colon, or the next line is blank, a list or a table."""
+    if line.rstrip().endswith(":"):
+        return True
+    if i + 1 >= len(lines):
+        return True
+    nxt = lines[i + 1]
+    return not nxt.strip() or bool(_LIST_LINE_RE.match(nxt)) or "|" in nxt
+
+
+_LIST_LINE_RE = re.compile(r"^\s{0,12}(?:[-*+]|\d{1,3}[.)])\s+\S")
+# A sentence that announces follow-up work, right before a list: it must both commit ("we will",
+# "to make sure") and speak of follow-up ("steps", "happen again", "prevent").
+_COMMIT_RE = re.compile(
+    r"\b(?:we\s+will|we(?:'|’)ll|we\s+(?:are|were)\s+going\s+to|we\s+plan|we\s+intend|"
+    r"we\s+(?:are|have|'ve|’ve)\s*(?:now\s+)?(?:taking|making|doing|working|committed|"
+    r"identified|taken|made|started)|we\s+are\s*:|we(?:'|’)re\s*:|to\s+(?:prevent|avoid|ensure|"
+    r"make\s+sure|reduce\s+the\s+(?:risk|chance))|next\s+steps|follow[\s-]*ups?|action\s+items?|"
+    r"going\s+forward|moving\s+forward|in\s+the\s+future|will\s+be\s+(?:taking|making|doing))",
+    re.IGNORECASE,
+)
+_FOLLOW_RE = re.compile(
+    r"\b(?:happen(?:s|ing)?\s+again|recur|prevent|avoid|going\s+forward|moving\s+forward|"
+    r"follow[\s-]*ups?|action\s+items?|next\s+steps|remediat|mitigat|improv|"
+    r"(?:following|these|some|several|a\s+few|further)\s+(?:steps|actions|changes|measures|"
+    r"fixes|tasks|improvements|items))",
+    re.IGNORECASE,
+)
+
+
+def is_lead_in(text: str) -> bool:
+    """Does this sentence announce a list of follow-up work? (It ends with a colon.)"""
+    t = text.strip().rstrip("*_ ").rstrip()
+    if not t.endswith(":") or len(t) > 300:
+        return False
+    return bool(_COMMIT_RE.search(t) and _FOLLOW_RE.search(t))
+
+
+def _lead_ins(outline: Outline, covered: bytearray, heading_lines: set[int]) -> list[Region]:
+    """Lists announced by a lead-in sentence outside any action-item section."""
+    lines = outline.lines
+    n = len(lines)
+    out: list[Region] = []
+    i = outline.body_start
+    while i < n:
+        line = lines[i]
+        if (
+            covered[i]
+            or outline.in_code[i]
+            or i in heading_lines
+            or not line.rstrip().rstrip("*_ ").endswith(":")
+            or _LIST_LINE_RE.match(line)
+        ):
+            i += 1
+            continue
+        # the paragraph this line ends
+        s = i
+        while s > outline.body_start and lines[s - 1].strip() and not covered[s - 1]:
+            if _LIST_LINE_RE.match(lines[s - 1]) or (s - 1) in heading_lines:
+                break
+            s -= 1
+        para = " ".join(x.strip() for x in lines[s : i + 1])
+        j = i + 1
+        while j < n and not lines[j].strip():
+            j += 1
+        if j >= n or not _LIST_LINE_RE.match(lines[j]) or not is_lead_in(para):
+            i += 1
+            continue
+        end = _list_end(lines, j, heading_lines)
+        if any(covered[j:end]):
+            i += 1
+            continue
+        out.append(Region(j, end, visible_text(para).rstrip(":"), 7, label_line=i, kind="lead-in"))
+        covered[j:end] = b"\x01" * (end - j)
+        i = end
+    return out
+
+
+def _action_tables(outline: Outline, covered: bytearray) -> list[Region]:
+    """Tables whose header is plainly an action table (Action / Owner / Status / Due / Ticket),
+    wherever they stand."""
+    lines = outline.lines
+    out: list[Region] = []
+    i = outline.body_start
+    n = len(lines)
+    while i < n - 1:
+        if covered[i] or outline.in_code[i] or "|" not in lines[i]:
+            i += 1
+            continue
+        t = read_table(lines, i, n)
+        if t is None:
+            i += 1
+            continue
+        if t.is_plainly_action_table and not any(covered[i : t.end_line]):
+            k = bisect.bisect_right(outline.heading_lines, i) - 1
+            title = heading_words(outline.headings[k].text) if k >= 0 else "action table"
+            out.append(Region(i, t.end_line, title, 7, kind="table"))
+        i = max(t.end_line, i + 1)
+    return out
+
+
+def _list_end(lines: list[str], start: int, heading_lines: set[int]) -> int:
+    """The line after a list that starts at `start`: the first unindented non-list line after
+    a blank line, or a heading."""
+    j = start + 1
+    n = len(lines)
+    blank = False
+    while j < n:
+        line = lines[j]
+        if j in heading_lines:
+            return j
+        if not line.strip():
+            blank = True
+        elif blank and not line[:1].isspace() and not _LIST_LINE_RE.match(line):
+            return j
+        else:
+            blank = False
+        j += 1
+    return n
+
+
 @lru_cache(maxsize=32)
 def _label_prefilter(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """A line can be a label only if a section name starts its first word: most lines fail at
-    once, before the full label pattern runs."""
+    """A line can be a label only if it is short and names follow-up work somewhere: most lines
+    fail at once, before the full label pattern runs."""
     alt = "|".join(f"(?:{p})" for p in patterns)
-    return re.compile(rf"^[\W\d_]*(?:{alt})", re.IGNORECASE)
+    terms = "|".join(p for p, w, _ in _POSITIVE_TERMS if w >= THRESHOLD)
+    return re.compile(rf"^[\W\d_]*(?:{alt})|^.{{0,60}}(?:{terms})", re.IGNORECASE)
 
 
 def _is_block_end(prev: str) -> bool:

@@ -41,6 +41,12 @@ _ROLES: dict[str, tuple[str, ...]] = {
         "dri",
         "responsible",
         "assigned to",
+        "assigned",
+        "owning team",
+        "team",
+        "lead",
+        "accountable",
+        "driver",
     ),
     "due": ("due", "due date", "deadline", "target", "target date", "eta", "by", "when", "due by"),
     "ticket": (
@@ -95,6 +101,13 @@ class Table:
     @property
     def is_action_table(self) -> bool:
         return "item" in self.roles
+
+    @property
+    def is_plainly_action_table(self) -> bool:
+        """An item column and one that only follow-up work has: owner, status, due or ticket."""
+        return "item" in self.roles and any(
+            r in self.roles for r in ("owner", "status", "due", "ticket")
+        )
 
 
 def split_row(line: str) -> list[Cell]:
@@ -170,7 +183,7 @@ def header_role(text: str) -> str | None:
     first = t2.split()[0] if t2.split() else ""
     if t2.strip() in _HEADER_TO_ROLE:
         return _HEADER_TO_ROLE[t2.strip()]
-    if first in ("owner", "owners", "assignee"):
+    if first in ("owner", "owners", "assignee", "owning", "responsible"):
         return "owner"
     if first in ("due", "deadline", "eta"):
         return "due"

@@ -82,6 +82,11 @@ _JIRA_STOP = frozenset(
         "ITEM",
         "WEEK",
         "Q",
+        "EIP",
+        "ERC",
+        "BIP",
+        "KEP",
+        "PEP",
     }
 )
 _BUG_RE = re.compile(r"\b[Bb]ug\s*#?\s*(\d{3,9})\b")
@@ -275,6 +280,20 @@ def extract_tickets(md: str, defs: dict[str, str]) -> tuple[str, list[str]]:
     return links.text, tickets
 
 
+_ISSUE_URL_RE = re.compile(
+    r"^https?://[^/\s]+/(?:[^\s]*/)?(?:issues?|pulls?|merge_requests|browse|tickets?|bugs?|"
+    r"show_bug\.cgi|projects/[^/\s]+/issues)\b",
+    re.IGNORECASE,
+)
+
+
+def is_issue_ref(ref: str) -> bool:
+    """A reference to an issue, pull request or ticket (not a document or a dashboard)."""
+    if ref.startswith(("http://", "https://")):
+        return bool(_ISSUE_URL_RE.match(ref))
+    return bool(re.fullmatch(r"(?:[\w.-]+/[\w.-]+)?#\d+|[A-Z][A-Z0-9]+-\d+|bug \d+|local:\d+", ref))
+
+
 def _blank_link_texts(md: str, defs: dict[str, str]) -> str:
     """Markdown with every link (text and target) replaced by spaces, other text kept."""
     if "[" not in md and "<" not in md:
@@ -361,6 +380,101 @@ def normalise_text(text: str) -> str:
     return " ".join(s.split())
 
 
+# --- what the sentence says about its state ----------------------------------------------------
+
+_PAST_VERBS = (
+    "removed added fixed deployed migrated upgraded rotated revoked disabled enabled implemented "
+    "updated created merged released shipped reverted patched replaced increased decreased reduced "
+    "raised lowered moved renamed configured documented wrote introduced published switched "
+    "extended restarted deleted purged changed adjusted refactored rewrote reworked blocked banned "
+    "audited reviewed tested rescoped applied installed hardened restricted limited locked "
+    "invalidated contacted notified filed deprecated retired requested enforced rolled set "
+    "built made took sent started began completed finished resolved addressed improved"
+)
+_FUTURE_RE = re.compile(
+    r"\b(?:will|shall|should|must|need(?:s)?\s+to|to\s+be|plan(?:s|ned)?\s+to|going\s+to|"
+    r"could|would|may|might|intend|propose[sd]?|want\s+to|todo|consider(?:ing)?)\b|\?",
+    re.IGNORECASE,
+)
+_DONE_START_RE = re.compile(
+    r"^(?:(?:we|i|they|the\s+team)\s+(?:have|has|'ve|’ve)\s+(?:now\s+|already\s+|since\s+)?"
+    r"(?:\w+ed|\w+en|built|made|set\s+up|sent|wrote|taken|put|shipped)\b|"
+    r"(?:we|i)\s+(?:" + _PAST_VERBS.replace(" ", "|") + r")\b|"
+    r"(?:completed|done|fixed|resolved|finished)\s*[:\-–—]|fixed\s+(?:in|by|with|via)\b|"
+    r"(?:" + _PAST_VERBS.replace(" ", "|") + r")\s+(?!by\b|on\b)\w)",
+    re.IGNORECASE,
+)
+_PASSIVE_DONE_RE = re.compile(
+    r"^[^,;:]{0,120}?\b(?:has|have)\s+(?:now\s+|already\s+|since\s+)?been\s+"
+    r"(?:\w+ed|\w+en|set|made|built|put|shut|cut|sent)\b|"
+    r"^(?!\s*(?:if|when|whether|unless|alert|page|notify|warn)\b)[^,;:]{0,80}?\b(?:was|were)\s+"
+    r"(?:\w+ly\s+)?(?:" + _PAST_VERBS.replace(" ", "|") + r"|rescoped|disabled)\b|"
+    r"^[^,;:]{0,80}?\b(?:is|are)\s+now\b",
+    re.IGNORECASE,
+)
+_ONGOING_RE = re.compile(
+    r"^(?:(?:we|they|the\s+team|[A-Z][\w-]*(?:\s+team)?)\s+(?:are|is|'re|’re)\s+(?:now\s+|still\s+|"
+    r"actively\s+|currently\s+)?(?:working|improving|adding|building|migrating|rolling|"
+    r"developing|exploring|investigating|evaluating|reviewing|implementing|updating|writing)\b|"
+    r"(?:working\s+on|developing|exploring|in\s+flight|underway)\b)|\bunderway\b|"
+    r"\bbeing\s+(?:worked\s+on|implemented|rolled\s+out|developed|reviewed|built)\b",
+    re.IGNORECASE,
+)
+_REJECTED_RE = re.compile(
+    r"\b(?:was|were|has\s+been|got)\s+rejected\b|\bdecided\s+(?:against|not\s+to)\b|"
+    r"\bwill\s+not\s+(?:be\s+)?(?:do|done|pursue|implement)",
+    re.IGNORECASE,
+)
+
+
+def status_from_sentence(text: str) -> Status | None:
+    """What a sentence reports about its work: done ("Removed the check", "has been disabled"),
+    in progress ("We are improving ..."), dropped ("was rejected"), or nothing."""
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", text.strip(), maxsplit=1)[0]
+    if _REJECTED_RE.search(first):
+        return "dropped"
+    if _ONGOING_RE.search(first):
+        return "in_progress"
+    head = first.split(" ", 1)[0].casefold()
+    if head in IMPERATIVE_VERBS:
+        return None  # "Ensure the key has been rotated" is still work to do
+    future = _FUTURE_RE.search(first)
+    done = _DONE_START_RE.match(first) or _PASSIVE_DONE_RE.match(first)
+    if done and (future is None or future.start() > done.end()):
+        return "done"
+    return None
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+_PLACEHOLDER_RE = re.compile(
+    r"\{\{.*?\}\}|\{%.*?%\}|<(?:[a-z][\w -]{0,30})>|^\s*\[[^\]()]{1,60}\]\s*$|"
+    r"^\s*(?:describe|insert|enter|add|write)\s+(?:the|an?|your)\s+(?:action|item|task|"
+    r"follow[\s-]?up)(?:\s+(?:item|here|description))?\b|^\s*(?:action\s+item|task)\s*\d*\s*$|"
+    r"^\s*(?:tbd|tbc|todo|xxx|\.\.\.|…|-+|n/?a|none)\s*\.?\s*$|^\s*e\.g\.",
+    re.IGNORECASE,
+)
+_PROCESS_STEP_RE = re.compile(
+    r"^\s*(?:fill\s+(?:in|out)\b|complete\s+the\s+(?:timeline|post[\s-]?mortem|template|"
+    r"document)|schedule\s+(?:the|a)\s+(?:post[\s-]?mortem|review|retro\w*|incident\s+review)\s*"
+    r"(?:meeting)?|share\s+(?:the|this)\s+(?:post[\s-]?mortem|document|report|review)|"
+    r"(?:get|have)\s+(?:the|this)\s+(?:post[\s-]?mortem|document)\s+reviewed|"
+    r"(?:add|link)\s+(?:the\s+)?(?:post[\s-]?mortem|document)\s+to\b|"
+    r"(?:publish|circulate|send\s+out)\s+(?:the|this)\s+(?:post[\s-]?mortem|document|report))",
+    re.IGNORECASE,
+)
+
+
+def is_placeholder(md: str) -> bool:
+    """Template text standing in for an item: `{{ action }}`, `<owner>`, `[Action item]`."""
+    return bool(_PLACEHOLDER_RE.search(md))
+
+
+def is_process_step(text: str) -> bool:
+    """A template's checklist for the author ("Fill in the timeline"), not follow-up work."""
+    return bool(_PROCESS_STEP_RE.match(text))
+
+
 # --- status ------------------------------------------------------------------------------------
 
 _STATUS_WORDS: dict[str, Status] = {
@@ -398,6 +512,8 @@ _STATUS_WORDS: dict[str, Status] = {
     "not started": "open",
     "pending": "open",
     "planned": "open",
+    "already planned": "open",
+    "rejected": "dropped",
     "new": "open",
     "blocked": "open",
 }
@@ -438,6 +554,12 @@ _BOLD_STATUS_ALT = "|".join(
 )
 _CHECKBOX_RE = re.compile(r"^\[([ xX*✓✔-]?)\]\s*")
 _STATUS_DECOR_RES: tuple[re.Pattern[str], ...] = (
+    # emphasised trailers: "_done in #40_", "*(pending)*"
+    re.compile(
+        r"(?:^|(?<=\s))(?P<e>[_*])\(?\s*(?P<w>" + _STATUS_ALT + r")\b(?P<rest>[^_*()\n]{0,60})\)?"
+        r"(?P=e)\s*\.?\s*$",
+        re.IGNORECASE,
+    ),
     # **DONE**, **(Done as of 2021-06-30)**, [DONE], (done), (Done during this incident)
     # a bold word is a status only where a status goes: first, last, or in parentheses
     # ("Ensure **closed** tickets are archived" is not done)
@@ -458,6 +580,7 @@ _STATUS_DECOR_RES: tuple[re.Pattern[str], ...] = (
     ),
     re.compile(r"\s[-–—:]\s*(?P<w>DONE|TODO|DOING|WIP|IN PROGRESS|WONTFIX|DROPPED)\s*\.?$"),
     re.compile(r"\((?P<w>optional),[^()]*\)", re.IGNORECASE),
+    re.compile(r"^(?P<w>completed|done|fixed|resolved)\s*:\s*", re.IGNORECASE),
 )
 _EMOJI_STATUS: dict[str, Status] = {
     "✅": "done",
@@ -638,9 +761,24 @@ _NOT_NAMES = frozenset(
         "tbd",
         "n/a",
         "none",
+        "continue",
+        "work",
+        "also",
+        "then",
+        "still",
+        "next",
+        "now",
+        "finally",
+        "additionally",
+        "plus",
+        "tbc",
+        "unassigned",
+        "unknown",
     ]
 )
-_NAME_TOKEN = r"@?[A-Z][\w.'’-]{0,30}|@[\w.-]{1,39}"
+_NAME_TOKEN = (
+    r"@?[A-Z][\w.'’-]{0,30}(?:\s+(?:team|squad|crew|guild|group))?|@[\w.-]{1,39}"
+)
 _SUBJECT_RE = re.compile(
     rf"^(?P<names>(?:{_NAME_TOKEN})(?:\s*(?:,|\band\b|&|\+)\s*(?:{_NAME_TOKEN}))*)"
     r"\s+(?P<verb>to|will|should|shall|must|needs? to|is going to|are going to)\b"
@@ -652,8 +790,9 @@ _PREFIX_COLON_RE = re.compile(
 )
 _LABEL_WORDS = r"(?:due|deadline|eta|target|priority|status|by|ticket|type)\b"
 _OWNER_NAME = (
-    r"(?!" + _LABEL_WORDS + r"|P[0-4]\b)@?[\w.\-]+"  # a handle or a first name ...
-    r"(?:\s+(?!" + _LABEL_WORDS + r")(?-i:[A-Z])[\w.\-]*)?"  # ... and a capitalised last name
+    r"(?!" + _LABEL_WORDS + r"|P[0-4]\b)(?:@[\w\-]+(?:\.[\w\-]+)*|"  # a handle, or
+    r"[\w\-]+(?:\.[\w\-]+)*"  # a first name ...
+    r"(?:\s+(?!" + _LABEL_WORDS + r")(?-i:[A-Z])[\w\-]*)?)"  # ... and a capitalised last name
     r"(?:\s+(?:team|squad|group|crew|guild)s?\b)?"  # "Owner: Payments team" (lint flags teams)
 )
 _OWNER_LABEL_RE = re.compile(
@@ -669,9 +808,34 @@ _LEADING_HANDLE_RE = re.compile(
 )
 
 
+_PLACEHOLDER_OWNERS = frozenset(
+    "- — – ? ?? n/a na none tbd tbc tba unassigned unknown everyone all anyone someone owner "
+    "name".split()
+)
+_BACKUP_RE = re.compile(
+    r"\s*[(\[]\s*(?:backup|secondary|deputy|shadow|cc|fyi|reviewer)s?\s*:?\s*@?[\w.-]+"
+    r"(?:\s*,\s*@?[\w.-]+)*\s*[)\]]",
+    re.IGNORECASE,
+)
+# "(@amara due 2026-11-15)", "(@amara, 2026-11-15)", "[@amara]": handles in brackets anywhere.
+_BRACKET_HANDLES_RE = re.compile(
+    r"\s*(?P<open>[(\[])\s*(?P<o>@[\w-]+(?:\s*(?:,|&|\band\b|\+|/)\s*@[\w-]+)*)\s*"
+    r"(?:[,;]?\s*(?P<rest>[^()\[\]]{0,60}?))?\s*[)\]](?!\()"
+)
+_TRAILING_NAME_RE = re.compile(
+    r"\s*\[(?P<o>@?[A-Z][\w.'’-]{1,30}(?:\s+[A-Z][\w'’-]{1,30})?"
+    r"(?:\s*(?:,|&|\band\b|/)\s*@?[A-Z][\w.'’-]{1,30})*)\??\]\s*\.?\s*$"
+)
+_HORIZON_WORD_RE = re.compile(
+    r"\b(?:term|later|optional|stretch|nice|future|phase|soon|now|next|planned|already|maybe|"
+    r"tbd|wip|ongoing|if possible|stretch goal|q[1-4]|h[12])\b",
+    re.IGNORECASE,
+)
+
+
 def split_owners(text: str) -> list[str]:
     """An Owner cell or owner phrase to a list of owners, as written, without leading @."""
-    t = visible_text(text)
+    t = _BACKUP_RE.sub("", visible_text(text))
     parts = re.split(r"\s*(?:,|;|&|\+|/|\band\b|\n)\s*", t)
     owners: list[str] = []
     for p in parts:
@@ -679,7 +843,7 @@ def split_owners(text: str) -> list[str]:
         p = p.rstrip("?").strip()
         if p.startswith("@"):
             p = p[1:]
-        if p and p not in owners and p.casefold() not in {"-", "—", "n/a"}:
+        if p and p not in owners and p.casefold() not in _PLACEHOLDER_OWNERS:
             owners.append(p)
     return owners
 
@@ -843,10 +1007,25 @@ _NOT_SINGLE_OWNERS = frozenset(
 )
 
 
+_ROLE_WORDS = frozenset(
+    "leads managers engineers owners developers devs teams sre sres ops oncall on-call everyone "
+    "someone nobody anyone customers users".split()
+)
+# Verbs that start an imperative item ("Add alerting ..."): the words above minus the roles.
+IMPERATIVE_VERBS = (_NOT_SINGLE_OWNERS - _ROLE_WORDS) | frozenset(
+    "continue document alert backfill audit reconsider standardize standardise simplify "
+    "harden tighten investigate work contact coordinate upstream sunset consolidate codify "
+    "formalize formalise socialize socialise add fix".split()
+)
+
+
 def _is_name(token: str, known: frozenset[str]) -> bool:
     tok = token.strip()
     if not tok:
         return False
+    team = re.fullmatch(r"(\S+)\s+(?:team|squad|crew|guild|group)", tok)
+    if team:
+        tok = team.group(1)
     if tok.startswith("@"):
         return True
     bare = tok.rstrip("?")
@@ -871,28 +1050,47 @@ def _names_ok(names: list[str], known: frozenset[str], allow_lower: bool) -> boo
 
 
 def extract_owners(
-    text: str, known: frozenset[str] = frozenset()
+    text: str, known: frozenset[str] = frozenset(), bold_lead: bool = False
 ) -> tuple[str, list[str], str | None]:
     """Find owners written in an item's visible text.
 
     Returns (title text without the owner decoration, owners, text to hash for the item key when
     it differs from the title: a sentence subject stays in the title but not in the key).
     """
-    t = text
+    t = _BACKUP_RE.sub("", text)
+    m = _BRACKET_HANDLES_RE.search(t)
+    if m and (m.start() > 0 or m.group("open") == "["):
+        rest = re.sub(r"^(?:due|by|eta|deadline)\s*:?\s*", "", (m.group("rest") or "").strip(), flags=re.I)
+        due = f" (due {rest})" if rest and (parse_date(rest).date or parse_date(rest).text) else ""
+        return (t[: m.start()] + due + t[m.end() :]).strip(), split_owners(m.group("o")), None
+    m = _TRAILING_NAME_RE.search(t, max(0, len(t) - 120))
+    if (
+        m
+        and m.start() > 0
+        and not status_from_word(m.group("o"))
+        and not normalise_priority(m.group("o"))
+        and all(_is_name(n, known) for n in re.split(r"\s*(?:,|&|\band\b|/)\s*", m.group("o")))
+    ):
+        return t[: m.start()], split_owners(m.group("o")), None
     m = _PREFIX_BRACKET_RE.match(t)
     if m and not status_from_word(m.group("o")) and " " not in m.group("o").strip():
         cand = split_owners(m.group("o"))
         if cand and not re.fullmatch(r"\d+\w*", cand[0]) and not re.fullmatch(r"P\d", cand[0]):
             return t[m.end() :], cand, None
     m = _PREFIX_PAREN_RE.match(t)
-    if m and not status_from_word(m.group("o")) and not normalise_priority(m.group("o")):
+    if (
+        m
+        and not status_from_word(m.group("o"))
+        and not normalise_priority(m.group("o"))
+        and not _HORIZON_WORD_RE.search(m.group("o"))
+    ):
         cand = split_owners(m.group("o"))
         if cand and all(len(c.split()) <= 3 for c in cand):
             return t[m.end() :], cand, None
     m = _LEADING_HANDLE_RE.match(t)
     if m:
         return t[m.end() :], split_owners(m.group("o")), None
-    m = _PREFIX_COLON_RE.match(t)
+    m = None if bold_lead else _PREFIX_COLON_RE.match(t)
     if m:
         cand = re.split(r"\s*(?:\+|&|,|\band\b|/)\s*", m.group("o"))
         if _names_ok(cand, known, allow_lower=False) and len(cand[0]) <= 24:
@@ -900,7 +1098,7 @@ def extract_owners(
     m = _OWNER_LABEL_RE.search(t)
     if m:
         owners = split_owners(m.group("o"))
-        t = (t[: m.start()] + t[m.end() :]).strip()
+        t = (t[: m.start()] + t[m.end() :]).strip().lstrip(".").strip()
         t = re.sub(r"\s*[(\[]\s*[)\]]", "", t)
         return t, owners, None
     tail_at = max(0, len(t) - 300)  # the regex is anchored at the end: search only the tail
