@@ -84,7 +84,14 @@ def test_corpus_document(expected: Path) -> None:
     want = _load(expected)
     source = CORPUS / want["file"]
     pm = parse_postmortem(source.read_bytes(), want["file"])
-    assert compare(pm, want) == []
+    diffs = compare(pm, want)
+    if want.get("known_gap"):
+        # A difference a reader sees and the parser does not get yet, written down in the
+        # expectation; strict: the test fails as soon as the parser gets it right, so the
+        # entry is removed then.
+        assert diffs, f"{expected.stem} now parses as expected: remove its known_gap"
+        pytest.xfail(f"known gap: {want['known_gap']}")
+    assert diffs == []
 
 
 @pytest.mark.parametrize("expected", sorted(EXAMPLES_EXPECTED.glob("*.yml")), ids=lambda p: p.stem)

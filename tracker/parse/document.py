@@ -150,7 +150,8 @@ class _Doc:
     items: list[ActionItem] = field(default_factory=list)
     keys: dict[str, int] = field(default_factory=dict)
     trace: list[Step] | None = None
-    paragraphs: list[tuple[Block, _Ctx]] = field(default_factory=list)
+    paragraphs: list[tuple[Block, _Ctx, Region]] = field(default_factory=list)
+    listed_regions: set[int] = field(default_factory=set)  # regions (by start) with list items
 
     def explain(self, line: int, end: int, verdict: str, reason: str) -> None:
         """Record a decision (0-based line, exclusive end) when explaining; free otherwise."""
@@ -412,6 +413,7 @@ class _Ctx:
     status: Status | None = None
     due_text: str | None = None
     section: str | None = None
+    owners: tuple[str, ...] = ()
 
 
 def _heading_context(text: str) -> tuple[Status | None, str | None]:
@@ -483,7 +485,7 @@ def _parse_region(doc: _Doc, region: Region) -> None:
                     ctx = _Ctx(st or group.ctx.status, due or group.ctx.due_text, ctx.section)
                     doc.explain(e.line, e.end, "context", "a bold label: sets status/horizon")
                 elif paragraphs_are_items:
-                    doc.paragraphs.append((e, ctx))
+                    doc.paragraphs.append((e, ctx, region))
                 else:
                     doc.explain(e.line, e.end, "skipped", "a paragraph beside a list or table")
                 continue
@@ -494,8 +496,11 @@ def _parse_region(doc: _Doc, region: Region) -> None:
                 if why:
                     doc.explain(e.line, e.end, "skipped", why)
                     continue
+                before = len(doc.items)
                 for node in e.items:
                     _list_item(doc, node, ctx, region)
+                if len(doc.items) > before:
+                    doc.listed_regions.add(region.start)
 
 
 _NOTES_RE = re.compile(r"^(?:notes?|n\.?b\.?|remarks?|explanations?|key|legend)\b[^:]{0,60}:$", re.I)
@@ -610,23 +615,37 @@ def _paragraph_items(doc: _Doc) -> None:
     under a "Moving forward" heading, is narrative. Only documents with no list or table item
     have their follow-up work read from paragraphs (or from lines, one per line).
     """
-    if any(i.source in ("list", "table") for i in doc.items):
-        for block, _ in doc.paragraphs:
+    listed = any(i.source in ("list", "table") for i in doc.items)
+    for block, ctx, region in doc.paragraphs:
+        if listed and region.start not in doc.listed_regions and not _strong(region):
             doc.explain(block.line, block.end, "skipped", "prose: this document lists its items")
-        return
-    for block, ctx in doc.paragraphs:
-        for line, text in _units(block):
+            continue
+        for line, text in _units(doc, block):
             _paragraph_item(doc, block, ctx, line, text)
 
 
-def _units(block: Block) -> list[tuple[int, str]]:
-    """A paragraph, or its lines when each line is a sentence of its own ("one per line")."""
-    lines = block.text.split("\n")
-    if len(lines) > 1 and all(
-        re.search(r"[.!?)]\s*\\?$", ln.rstrip()) and re.match(r"\s*[A-Z*_`\[]", ln)
-        for ln in lines[:-1]
-    ) and re.match(r"\s*[A-Z*_`\[]", lines[-1]):
-        return [(block.line + k, ln.rstrip().rstrip("\\")) for k, ln in enumerate(lines)]
+_WEAK_TERMS = frozenset({"going forward", "future", "changes", "avoid a recurrence"})
+
+
+def _strong(region: Region) -> bool:
+    """A section named for follow-up work itself ("Further mitigations"), not for the future in
+    general ("Moving forward", "Looking forward")."""
+    d = region.decision
+    return d is not None and any(
+        t not in _WEAK_TERMS and not t.startswith("-") for t in d.terms
+    )
+
+
+def _units(doc: _Doc, block: Block) -> list[tuple[int, str]]:
+    """A paragraph, or its lines when the author broke it into one sentence per line (hard line
+    breaks: two trailing spaces or a backslash)."""
+    parts = block.text.split("\n")
+    raw = doc.lines[block.line : block.line + len(parts)]
+    if len(parts) > 1 and len(raw) == len(parts) and all(
+        ln.endswith(("  ", "\\")) and re.search(r"[.!?)]\s*\\?$", ln.rstrip())
+        for ln in raw[:-1]
+    ):
+        return [(block.line + k, ln.rstrip().rstrip("\\")) for k, ln in enumerate(parts)]
     return [(block.line, block.text)]
 
 
@@ -690,14 +709,19 @@ def _list_item(doc: _Doc, node: ListNode, ctx: _Ctx, region: Region) -> None:
     # item whose children describe it; a bold category ("**Monitoring**", "**Short term**")
     # leads in to its children.
     bold_work = bool(bold_head) and _starts_with_verb(bold_head.group("t") if bold_head else "")
+    ends_colon = text.rstrip().rstrip("*_").endswith(":")
+    titled = bool(_TITLED_RE.match(text)) and len(text.split()) > 6  # "**Pin X.** Do ...:"
+    name = node.children and _NAME_PARENT_RE.fullmatch(v.visible_text(bare)) is not None
     lead_in = node.children and (
-        not bare or text.rstrip().rstrip("*_").endswith(":") or (bold_head and not bold_work)
+        not bare or (ends_colon and not titled) or (bold_head and not bold_work) or name
     )
     if lead_in and not v.extract_tickets(text, doc.defs)[1]:
         # "Ensure alerting is in place for:" -> the children are the items
         st, due = _heading_context(text)
         f0 = it.build(text, doc.defs, doc.options.known_owners, line=node.line + 1)
-        sub = _Ctx(f0.status or st or ctx.status, due or ctx.due_text, ctx.section)
+        sub = _Ctx(f0.status or st or ctx.status, due or ctx.due_text, ctx.section, ctx.owners)
+        if name:  # "- Lighthouse" over its own items: the parent names who does them
+            sub.owners = (v.visible_text(bare).strip(),)
         for child in node.children:
             _list_item(doc, child, sub, region)
         return
@@ -711,9 +735,16 @@ def _list_item(doc: _Doc, node: ListNode, ctx: _Ctx, region: Region) -> None:
     if v.is_placeholder(it.checkbox(text.strip())[0]) or v.is_process_step(f.title):
         doc.explain(node.line, node.end, "skipped", "a template placeholder or process step")
         return
+    if not f.owners and ctx.owners:
+        f.owners = list(ctx.owners)
     doc.add(f, node.line + 1, node.end, "list", ctx.section, ctx.status, ctx.due_text)
 
 
+
+
+_TITLED_RE = re.compile(r"^\s*(?:\*\*|__)[^*_\n]{2,80}(?:\*\*|__)")
+# A parent that is only a name (a client, a team) over its own list of work.
+_NAME_PARENT_RE = re.compile(r"(?:@[\w-]+|[A-Z][\w.'’-]{1,30}(?:\s+[A-Z][\w.'’-]{1,30}){0,2})")
 
 
 def _starts_with_verb(text: str) -> bool:
@@ -797,6 +828,8 @@ def _tables(doc: _Doc, region: Region, tables: list[Table], ctx: _Ctx) -> None:
                 for r in v.extract_tickets(c.text, doc.defs)[1]:
                     if v.is_issue_ref(r) and r not in f.tickets:
                         f.tickets.append(r)
+            if "status" in roles and f.status_text is None and not f.checkbox:
+                f.status = None  # a status column speaks for the row; the sentence does not
             prio = cell("priority")
             if prio.strip():
                 f.priority = v.normalise_priority(prio) or f.priority

@@ -56,6 +56,7 @@ def scan(lines: list[str]) -> Outline:
     for i in range(start):
         in_code[i] = True
     fence: str | None = None
+    comment = False
     prev_text = False  # previous line is paragraph text (a setext underline may follow)
     for i in range(start, len(lines)):
         line = lines[i]
@@ -69,6 +70,18 @@ def scan(lines: list[str]) -> Outline:
         if not line.strip():
             prev_text = False
             continue
+        if comment:
+            in_code[i] = True
+            if "-->" in line:
+                comment = False
+            continue
+        if line.startswith("<!--", 0 if line[:1] == "<" else len(line) - len(line.lstrip(" "))):
+            # an HTML comment block (template instructions): never content
+            if len(line) - len(line.lstrip(" ")) <= 3:
+                in_code[i] = True
+                comment = "-->" not in line[4:]
+                prev_text = False
+                continue
         if line.lstrip(" ").startswith(("`", "~")):
             m = _FENCE_RE.match(line)
             if m:

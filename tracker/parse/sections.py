@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tracker.parse.markdown import Outline
+from tracker.parse.markdown import Heading, Outline
 from tracker.parse.table import read_table
 from tracker.parse.values import visible_text
 
@@ -215,8 +215,26 @@ def find_regions(
     headings = outline.headings
     regions: list[Region] = []
     covered_until = -1
+    vetoed_level = 0  # inside a timeline (or another vetoed heading): its subsections too
+    lessons_level = 0  # inside "Takeaways" / "Lessons learned": a subsection needs more
+    vetoed = bytearray(n)
     for idx, h in enumerate(headings):
         d = decide(h.text, patterns, exclude)
+        if vetoed_level and h.level > vetoed_level and d.rule != "name":
+            d = Decision(d.score, (*d.terms, "inside a vetoed section"), False, "veto")
+        elif d.rule == "veto":
+            vetoed_level = h.level
+        else:
+            vetoed_level = 0
+        if lessons_level and h.level > lessons_level and d.rule == "meaning" and d.accepted:
+            score = d.score - 2
+            d = Decision(score, (*d.terms, "-inside lessons"), score >= THRESHOLD, "meaning")
+        elif h.level <= lessons_level or not lessons_level:
+            lessons_level = h.level if "-lessons" in d.terms and not d.accepted else 0
+        if d.rule == "veto":
+            vetoed[h.line : _heading_end(headings, idx, n)] = b"\x01" * (
+                _heading_end(headings, idx, n) - h.line
+            )
         if trace is not None:
             trace.append((h.line, h.text, d))
         if h.line < covered_until or not d.accepted:
@@ -266,10 +284,19 @@ def find_regions(
             Region(start, end, heading_words(text), 7, label_line=i, kind="label", decision=d)
         )
         covered[start:end] = b"\x01" * (end - start)
-    regions.extend(_lead_ins(outline, covered, heading_lines))
+    hidden = bytearray(a | b for a, b in zip(covered, vetoed))  # no lead-ins in a timeline
+    regions.extend(_lead_ins(outline, hidden, heading_lines))
+    covered = bytearray(a | b for a, b in zip(covered, hidden))
     regions.extend(_action_tables(outline, covered))
     regions.sort(key=lambda r: r.start)
     return regions
+
+
+def _heading_end(headings: Sequence[Heading], idx: int, n: int) -> int:
+    for j in range(idx + 1, len(headings)):
+        if headings[j].level <= headings[idx].level:
+            return headings[j].line
+    return n
 
 
 def _stands_alone(lines: list[str], i: int, line: str) -> bool:
@@ -307,6 +334,8 @@ def is_lead_in(text: str) -> bool:
     t = text.strip().rstrip("*_ ").rstrip()
     if not t.endswith(":") or len(t) > 300:
         return False
+    if re.search(r"\byou(?:r|rs)?\b", t, re.IGNORECASE):
+        return False  # advice to readers ("Some things you can do to help prevent ..."), not work
     return bool(_COMMIT_RE.search(t) and _FOLLOW_RE.search(t))
 
 

@@ -100,7 +100,7 @@ def clean_url(url: str) -> str:
         if url[-1] == ")" and url.count("(") >= url.count(")"):
             break
         url = url[:-1]
-    return url.rstrip("/") if url.count("/") > 3 else url
+    return url.rstrip("/") if url.count("/") > 2 and not url.endswith("://") else url
 
 
 def reference_definitions(lines: list[str]) -> dict[str, str]:
@@ -389,7 +389,9 @@ _PAST_VERBS = (
     "extended restarted deleted purged changed adjusted refactored rewrote reworked blocked banned "
     "audited reviewed tested rescoped applied installed hardened restricted limited locked "
     "invalidated contacted notified filed deprecated retired requested enforced rolled set "
-    "built made took sent started began completed finished resolved addressed improved"
+    "built made took sent started began completed finished resolved addressed improved verified "
+    "confirmed checked identified investigated communicated informed disclosed scanned "
+    "invalidated reached removed expired"
 )
 _FUTURE_RE = re.compile(
     r"\b(?:will|shall|should|must|need(?:s)?\s+to|to\s+be|plan(?:s|ned)?\s+to|going\s+to|"
@@ -409,7 +411,9 @@ _PASSIVE_DONE_RE = re.compile(
     r"(?:\w+ed|\w+en|set|made|built|put|shut|cut|sent)\b|"
     r"^(?!\s*(?:if|when|whether|unless|alert|page|notify|warn)\b)[^,;:]{0,80}?\b(?:was|were)\s+"
     r"(?:\w+ly\s+)?(?:" + _PAST_VERBS.replace(" ", "|") + r"|rescoped|disabled)\b|"
-    r"^[^,;:]{0,80}?\b(?:is|are)\s+now\b",
+    r"^[^,;:]{0,80}?\b(?:is|are)\s+now\b|"
+    r"^[^,;:]{0,60}?\b(?:is|are)\s+(?:" + _PAST_VERBS.replace(" ", "|") + r")\b|"
+    r"^(?:[A-Z][\w.-]*\s+){1,3}(?:" + _PAST_VERBS.replace(" ", "|") + r")\s+(?:a|an|the|all|its|their)\b",
     re.IGNORECASE,
 )
 _ONGOING_RE = re.compile(
@@ -417,7 +421,8 @@ _ONGOING_RE = re.compile(
     r"actively\s+|currently\s+)?(?:working|improving|adding|building|migrating|rolling|"
     r"developing|exploring|investigating|evaluating|reviewing|implementing|updating|writing)\b|"
     r"(?:working\s+on|developing|exploring|in\s+flight|underway)\b)|\bunderway\b|"
-    r"\bbeing\s+(?:worked\s+on|implemented|rolled\s+out|developed|reviewed|built)\b",
+    r"\bbeing\s+(?:worked\s+on|implemented|rolled\s+out|developed|reviewed|built)\b|"
+    r"\bwe(?:'|’)?(?:re|\s+are)\s+(?:still\s+|now\s+|actively\s+)?working\s+on\b",
     re.IGNORECASE,
 )
 _REJECTED_RE = re.compile(
@@ -440,7 +445,7 @@ def status_from_sentence(text: str) -> Status | None:
         return None  # "Ensure the key has been rotated" is still work to do
     future = _FUTURE_RE.search(first)
     done = _DONE_START_RE.match(first) or _PASSIVE_DONE_RE.match(first)
-    if done and (future is None or future.start() > done.end()):
+    if done and future is None:
         return "done"
     return None
 
