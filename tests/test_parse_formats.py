@@ -493,10 +493,24 @@ def test_duplicate_items_get_distinct_keys_and_a_problem() -> None:
     assert [p.code for p in pm.problems] == ["PM012"]
 
 
-def test_invalid_utf8_is_replaced_and_reported() -> None:
-    pm = parse(b"## Action items\n- Add \xff alert\n")
-    assert [p.code for p in pm.problems] == ["PM020"]
-    assert pm.items[0].title == "Add \ufffd alert"
+def test_a_file_that_is_not_utf8_is_refused_with_its_byte_offset() -> None:
+    # Latin-1 "josé": guessing would silently give "jos" or mojibake
+    pm = parse("## Action items\n- Ask jos\u00e9 to rotate the key\n".encode("latin-1"))
+    assert pm.items == ()
+    (problem,) = pm.problems
+    assert problem.code == "PM020" and problem.severity == "error"
+    assert "offset 25" in problem.message and problem.line == 2
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig", "utf-32"])
+def test_a_byte_order_mark_names_the_encoding(encoding: str) -> None:
+    text = "## Action items\n- Ask jos\u00e9 to rotate the key\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    pm = parse(data)
+    assert [i.title for i in pm.items] == ["Ask jos\u00e9 to rotate the key"]
+    assert pm.problems == ()
 
 
 def test_files_over_10_mb_are_skipped() -> None:

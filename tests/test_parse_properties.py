@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracker.model import STATUSES, Postmortem
+from tracker.parse.document import UndecodableError, decode
 from tracker.parse import parse_postmortem
 
 PATH = "postmortems/2026-06-15-queue-backlog.md"
@@ -71,9 +72,10 @@ def test_never_raises_on_arbitrary_bytes(data: bytes) -> None:
     assert parse(data) == pm
     check_invariants(pm, data.decode("utf-8", errors="replace"))
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
+        decode(data)  # UTF-8, or what a byte-order mark names
+    except UndecodableError:
         assert "PM020" in {p.code for p in pm.problems}
+        assert pm.items == ()  # refused: never parsed into garbage
 
 
 @settings(BASE, max_examples=150)

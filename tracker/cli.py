@@ -40,6 +40,7 @@ from tracker.gitdiff import changed_files
 from tracker.lint import LintSettings, lint_repository, rank
 from tracker.model import Postmortem, Problem
 from tracker.parse import parse_postmortem
+from tracker.parse.document import Step
 from tracker.report import compute_for_config, render_text, to_csv, to_json, to_markdown
 from tracker.sync import ItemResult
 
@@ -97,7 +98,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     ctx.obj = _State(config_path, verbose)
 
 
-def _parse_all(state: _State, paths: Sequence[str]) -> list[Postmortem]:
+def _parse_all(
+    state: _State, paths: Sequence[str], traces: dict[str, list[Step]] | None = None
+) -> list[Postmortem]:
     loaded = state.loaded
     cfg = loaded.config
     files = discover(paths, loaded.root, cfg.paths, cfg.exclude)
@@ -115,7 +118,10 @@ def _parse_all(state: _State, paths: Sequence[str]) -> list[Postmortem]:
                 )
             )
             continue
-        out.append(parse_postmortem(data, rel, options))
+        trace: list[Step] | None = None
+        if traces is not None:
+            trace = traces.setdefault(rel, [])
+        out.append(parse_postmortem(data, rel, options, trace))
     if not files:
         where = ", ".join(paths) if paths else ", ".join(cfg.paths)
         _err.print(f"[yellow]no postmortems found in {escape(where)}[/]")
@@ -130,9 +136,19 @@ def _parse_all(state: _State, paths: Sequence[str]) -> list[Postmortem]:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Say, block by block, what was read as items, what was skipped, and why (which "
+    "heading score, which rule).",
+)
 @click.pass_obj
-def parse_cmd(state: _State, paths: tuple[str, ...], fmt: str) -> None:
+def parse_cmd(state: _State, paths: tuple[str, ...], fmt: str, explain: bool) -> None:
     """Show the action items found in postmortems.
+
+    With --explain, every heading's score as an action-item section and every block's
+    verdict (item, skipped and why) is printed too: use it when an item you expected is
+    missing, then rename the heading or add `sections.patterns` to .tracker.yml.
 
     PATH is a file or a folder (every *.md below it). Without PATH, the `paths` globs of the
     config are used (default: postmortems/**/*.md and docs/postmortems/**/*.md).
@@ -144,9 +160,14 @@ def parse_cmd(state: _State, paths: tuple[str, ...], fmt: str) -> None:
                    "priority", "type", "tickets", "line", "source", "section"}],
         "problems": [{"line", "column", "severity", "code", "message"}]}]}
     """
-    pms = _parse_all(state, paths)
+    traces: dict[str, list[Step]] | None = {} if explain else None
+    pms = _parse_all(state, paths, traces)
     if fmt == "json":
-        click.echo(json.dumps({"postmortems": [pm.to_json() for pm in pms]}, ensure_ascii=False))
+        docs = [pm.to_json() for pm in pms]
+        if traces is not None:
+            for doc, pm in zip(docs, pms, strict=True):
+                doc["explain"] = [st.to_json() for st in traces.get(pm.path, [])]
+        click.echo(json.dumps({"postmortems": docs}, ensure_ascii=False))
         _err.print(f"{sum(len(p.items) for p in pms)} action items in {len(pms)} postmortems")
         return
     out = Console(highlight=False, soft_wrap=True)
@@ -172,6 +193,11 @@ def parse_cmd(state: _State, paths: tuple[str, ...], fmt: str) -> None:
             out.print("  · ".join(bits), markup=False)
         for p in pm.problems:
             out.print(f"  {p.line or '-':>4}  {p.severity}: {p.code} {p.message}", markup=False)
+        if traces is not None:
+            out.print("  explain:")
+            for st in traces.get(pm.path, []):
+                span = f"{st.line}" if st.end_line <= st.line else f"{st.line}-{st.end_line}"
+                out.print(f"  {span:>9}  {st.verdict:<13} {st.reason}", markup=False)
     _err.print(f"{sum(len(p.items) for p in pms)} action items in {len(pms)} postmortems")
 
 

@@ -33,6 +33,7 @@ RULES: dict[str, Rule] = {
         Rule("PM011", "warning", "owner is not in the owners map of the config"),
         Rule("PM012", "warning", "item repeats another item of the same postmortem"),
         Rule("PM013", "error", "two postmortems share one id"),
+        Rule("PM014", "warning", "looks like follow-up work but yielded no item"),
         Rule("PM020", "warning", "file is not valid UTF-8"),
         Rule("PM021", "error", "file is too large to parse"),
         Rule("PM022", "error", "document nests too deeply to parse"),

@@ -296,12 +296,14 @@ def _parse(
     decisions: list[tuple[int, str, Decision]] = []
     regions = find_regions(outline, options.section_patterns, options.exclude_patterns, decisions)
     for region in regions:
-        before = len(doc.items)
         doc.explain(region.start, region.end, "section", _region_reason(region))
         _parse_region(doc, region)
-        if len(doc.items) == before:
-            _empty_region(doc, region)
     _paragraph_items(doc)
+    item_lines = sorted(i.line - 1 for i in doc.items)
+    for region in regions:
+        k = bisect.bisect_left(item_lines, region.start)
+        if k == len(item_lines) or item_lines[k] >= region.end:
+            _empty_region(doc, region)
     _parse_inline(doc, regions)
     _unread_places(doc, regions, decisions)
     doc.items.sort(key=lambda i: i.line)
@@ -347,9 +349,11 @@ def _unread_places(
         return
     for p in places:
         doc.explain(p.line, p.end, "skipped", p.message)
-    in_region = {r.label_line for r in regions} | {r.start - 1 for r in regions}
+    inside = bytearray(len(doc.lines) + 1)
+    for r in regions:
+        inside[r.start : r.end] = b"\x01" * (r.end - r.start)
     for line, text, d in decisions:
-        if line not in in_region and not d.accepted:
+        if not inside[line] and not d.accepted:
             doc.explain(line, line + 1, "not a section", f"heading '{text}': {d.explain()}")
 
 
@@ -594,8 +598,14 @@ def _is_data(node: ListNode, defs: dict[str, str]) -> bool:
     if re.fullmatch(r"(?:`[^`]*`[\s,;]*)+", text):
         return True
     visible = v.visible_text(text)
-    return bool(refs) and len(visible.split()) <= 3 or (
-        len(visible.split()) == 1 and not visible[:1].isupper()
+    words = visible.split()
+    if refs and len(words) <= 3:
+        return True  # "docs: <link>", "dashboard <link>"
+    # a host, a metric, a path: one token with the punctuation identifiers have
+    return (
+        len(words) == 1
+        and len(visible) <= 200
+        and bool(re.search(r"[._/:]|\d-|-\d", visible.rstrip(".:")))
     )
 
 
@@ -675,12 +685,14 @@ def _paragraph_item(doc: _Doc, block: Block, ctx: _Ctx, line: int, text: str) ->
         doc.explain(block.line, block.end, "skipped", "too short to be an item")
         return
     body = _SOLUTION_LABEL_RE.sub("", text, count=1)
-    sentences = _SENTENCE_END_RE.split(" ".join(body.split()))
+    # the reference sync writes back goes at the paragraph's end: never part of its title
+    sentences = _SENTENCE_END_RE.split(" ".join(v._TRACKED_RE.sub("", body).split()))
     first = sentences[0]
     if _SUMMARY_START_RE.match(v.visible_text(first)) or len(sentences) > 4:
         doc.explain(block.line, block.end, "skipped", "narrative prose, not one piece of work")
         return
-    end = block.end if line == block.line and "\n" not in text else line + 1
+    whole = line == block.line and len(text.split("\n")) == len(block.text.split("\n"))
+    end = block.end if whole else line + 1
     f = it.build(first, doc.defs, doc.options.known_owners, [body], line=line + 1)
     if not f.title:
         return

@@ -72,7 +72,7 @@ _POSITIVE_TERMS: tuple[tuple[str, int, str], ...] = (
     (r"\brecommend(?:ations?|ed)?\b", 3, "recommendation"),
     (r"\bnext\s+steps?\b", 3, "next steps"),
     (r"\bwork\s+items?\b|\btasks?\b", 3, "tasks"),
-    (r"\btodos?\b|\bto[\s-]dos?\b", 3, "todo"),
+    (r"\btodos?\b|\bto-dos?\b|^to\s+dos?$", 3, "todo"),
     (r"\bdoing\s+(?:about|to)\b|\bwe(?:'|’)?(?:re| are| will|'ll|’ll)\s+(?:doing|changing)\b",
      3, "what we are doing"),
     (r"\b(?:going|looking|moving)\s+forward\b", 3, "going forward"),

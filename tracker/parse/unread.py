@@ -59,14 +59,6 @@ def _worklike(texts: Sequence[tuple[int, str]]) -> bool:
     return hits * 2 >= len(texts)
 
 
-def _section_end(outline: Outline, idx: int) -> int:
-    h = outline.headings[idx]
-    for j in range(idx + 1, len(outline.headings)):
-        if outline.headings[j].level <= h.level:
-            return outline.headings[j].line
-    return len(outline.lines)
-
-
 def unread_places(
     outline: Outline,
     regions: Sequence[Region],
@@ -87,7 +79,9 @@ def unread_places(
         near = d.score >= 1 or any(not t.startswith("-") for t in d.terms)
         if not (near or no_items):
             continue
-        end = _section_end(outline, index[line])
+        k = index[line]
+        # the heading's own text, up to its first subheading (those are decided on their own)
+        end = outline.headings[k + 1].line if k + 1 < len(outline.headings) else len(outline.lines)
         texts = [(i, t) for i, t in _list_texts(outline, line + 1, end) if not covered[i]]
         if _worklike(texts):
             places.append(

@@ -824,7 +824,8 @@ _BACKUP_RE = re.compile(
 )
 # "(@amara due 2026-11-15)", "(@amara, 2026-11-15)", "[@amara]": handles in brackets anywhere.
 _BRACKET_HANDLES_RE = re.compile(
-    r"\s*(?P<open>[(\[])\s*(?P<o>@[\w-]+(?:\s*(?:,|&|\band\b|\+|/)\s*@[\w-]+)*)\s*"
+    r"\s*(?P<open>[(\[])\s*(?P<o>@[\w-]+(?:\.[\w-]+)*(?:\s*(?:,|&|\band\b|\+|/)\s*"
+    r"@[\w-]+(?:\.[\w-]+)*)*)\s*"
     r"(?:[,;]?\s*(?P<rest>[^()\[\]]{0,60}?))?\s*[)\]](?!\()"
 )
 _TRAILING_NAME_RE = re.compile(
