@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracker.model import STATUSES, Postmortem
-from tracker.parse.document import UndecodableError, decode
 from tracker.parse import parse_postmortem
+from tracker.parse.document import UndecodableError, decode
 
 PATH = "postmortems/2026-06-15-queue-backlog.md"
 

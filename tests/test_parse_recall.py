@@ -189,8 +189,16 @@ def test_headings_named_in_other_words(heading: str) -> None:
 
 @pytest.mark.parametrize(
     "heading",
-    ["Timeline", "Follow-up timeline", "What went well", "Root cause", "Impact", "Lessons learned",
-     "Responders", "Actions taken"],
+    [
+        "Timeline",
+        "Follow-up timeline",
+        "What went well",
+        "Root cause",
+        "Impact",
+        "Lessons learned",
+        "Responders",
+        "Actions taken",
+    ],
 )
 def test_headings_about_the_past_are_not_sections(heading: str) -> None:
     pm = parse_postmortem(f"# X\n\n## {heading}\n\n- Paged the on-call\n", "x.md")

@@ -507,7 +507,9 @@ def _parse_region(doc: _Doc, region: Region) -> None:
                     doc.listed_regions.add(region.start)
 
 
-_NOTES_RE = re.compile(r"^(?:notes?|n\.?b\.?|remarks?|explanations?|key|legend)\b[^:]{0,60}:$", re.I)
+_NOTES_RE = re.compile(
+    r"^(?:notes?|n\.?b\.?|remarks?|explanations?|key|legend)\b[^:]{0,60}:$", re.I
+)
 
 
 @dataclass
@@ -641,9 +643,7 @@ def _strong(region: Region) -> bool:
     """A section named for follow-up work itself ("Further mitigations"), not for the future in
     general ("Moving forward", "Looking forward")."""
     d = region.decision
-    return d is not None and any(
-        t not in _WEAK_TERMS and not t.startswith("-") for t in d.terms
-    )
+    return d is not None and any(t not in _WEAK_TERMS and not t.startswith("-") for t in d.terms)
 
 
 def _units(doc: _Doc, block: Block) -> list[tuple[int, str]]:
@@ -651,9 +651,13 @@ def _units(doc: _Doc, block: Block) -> list[tuple[int, str]]:
     breaks: two trailing spaces or a backslash)."""
     parts = block.text.split("\n")
     raw = doc.lines[block.line : block.line + len(parts)]
-    if len(parts) > 1 and len(raw) == len(parts) and all(
-        ln.endswith(("  ", "\\")) and re.search(r"[.!?)]\s*\\?$", ln.rstrip())
-        for ln in raw[:-1]
+    if (
+        len(parts) > 1
+        and len(raw) == len(parts)
+        and all(
+            ln.endswith(("  ", "\\")) and re.search(r"[.!?)]\s*\\?$", ln.rstrip())
+            for ln in raw[:-1]
+        )
     ):
         return [(block.line + k, ln.rstrip().rstrip("\\")) for k, ln in enumerate(parts)]
     return [(block.line, block.text)]
@@ -752,8 +756,6 @@ def _list_item(doc: _Doc, node: ListNode, ctx: _Ctx, region: Region) -> None:
     doc.add(f, node.line + 1, node.end, "list", ctx.section, ctx.status, ctx.due_text)
 
 
-
-
 _TITLED_RE = re.compile(r"^\s*(?:\*\*|__)[^*_\n]{2,80}(?:\*\*|__)")
 # A parent that is only a name (a client, a team) over its own list of work.
 _NAME_PARENT_RE = re.compile(r"(?:@[\w-]+|[A-Z][\w.'’-]{1,30}(?:\s+[A-Z][\w.'’-]{1,30}){0,2})")
@@ -835,7 +837,7 @@ def _tables(doc: _Doc, region: Region, tables: list[Table], ctx: _Ctx) -> None:
             # A link to an issue or pull request in any other cell ("[PR](url)" under Type).
             plain = {roles[r] for r in ("item", "ticket", "status") if r in roles}
             for idx, c in enumerate(cells):
-                if idx in plain or "[" not in c.text and "/" not in c.text and "#" not in c.text:
+                if idx in plain or ("[" not in c.text and "/" not in c.text and "#" not in c.text):
                     continue
                 for r in v.extract_tickets(c.text, doc.defs)[1]:
                     if v.is_issue_ref(r) and r not in f.tickets:

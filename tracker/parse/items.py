@@ -136,7 +136,9 @@ def build(
     strike = _STRIKE_ALL_RE.match(md)
     if strike:  # "~~Migrate to the new queue~~": dropped, or done when it says so
         md = strike.group(1) + strike.group(2)
-        st_strike = "done" if re.search(r"\bdone\b|\bcompleted?\b", strike.group(2), re.I) else "dropped"
+        st_strike = (
+            "done" if re.search(r"\bdone\b|\bcompleted?\b", strike.group(2), re.I) else "dropped"
+        )
     md, st_dec, st_dec_raw = status_decorations(md)
     bold_lead = bool(_BOLD_LEAD_RE.match(md))
     reduced, found = v.extract_tickets(md, defs)

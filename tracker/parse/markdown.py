@@ -75,13 +75,13 @@ def scan(lines: list[str]) -> Outline:
             if "-->" in line:
                 comment = False
             continue
-        if line.startswith("<!--", 0 if line[:1] == "<" else len(line) - len(line.lstrip(" "))):
-            # an HTML comment block (template instructions): never content
-            if len(line) - len(line.lstrip(" ")) <= 3:
-                in_code[i] = True
-                comment = "-->" not in line[4:]
-                prev_text = False
-                continue
+        stripped = line.lstrip(" ")
+        if stripped.startswith("<!--") and len(line) - len(stripped) <= 3:
+            # an HTML comment block (a template's instructions): never content
+            in_code[i] = True
+            comment = "-->" not in stripped[4:]
+            prev_text = False
+            continue
         if line.lstrip(" ").startswith(("`", "~")):
             m = _FENCE_RE.match(line)
             if m:

@@ -73,15 +73,20 @@ _POSITIVE_TERMS: tuple[tuple[str, int, str], ...] = (
     (r"\bnext\s+steps?\b", 3, "next steps"),
     (r"\bwork\s+items?\b|\btasks?\b", 3, "tasks"),
     (r"\btodos?\b|\bto-dos?\b|^to\s+dos?$", 3, "todo"),
-    (r"\bdoing\s+(?:about|to)\b|\bwe(?:'|’)?(?:re| are| will|'ll|’ll)\s+(?:doing|changing)\b",
-     3, "what we are doing"),
+    (
+        r"\bdoing\s+(?:about|to)\b|\bwe(?:'|’)?(?:re| are| will|'ll|’ll)\s+(?:doing|changing)\b",
+        3,
+        "what we are doing",
+    ),
     (r"\b(?:going|looking|moving)\s+forward\b", 3, "going forward"),
-    (r"\bavoid(?:ing)?\b|\bhappening\s+again\b|\brecurr(?:ence|ing)\b|\bnever\s+again\b",
-     2, "avoid a recurrence"),
+    (
+        r"\bavoid(?:ing)?\b|\bhappening\s+again\b|\brecurr(?:ence|ing)\b|\bnever\s+again\b",
+        2,
+        "avoid a recurrence",
+    ),
     (r"\bfuture\s+(?:work|plans?|changes|fixes|steps)\b", 3, "future work"),
     (r"\bfuture\b", 1, "future"),
-    (r"\bfix(?:es)?\b|\bchanges\b|\bsolutions?\b|\bsuggest(?:ed|ions?)\b|\bplans?\b", 1,
-     "changes"),
+    (r"\bfix(?:es)?\b|\bchanges\b|\bsolutions?\b|\bsuggest(?:ed|ions?)\b|\bplans?\b", 1, "changes"),
     (r"\bdetective\b|\bhardening\b|\bsafeguards?\b|\bcountermeasures?\b", 2, "hardening"),
 )
 _NEGATIVE_TERMS: tuple[tuple[str, int, str], ...] = (
@@ -95,8 +100,10 @@ _VETO_TERMS: tuple[tuple[str, str], ...] = (
     (r"\bwent\s+(?:well|wrong|poorly|badly)\b|\bwhere\s+we\s+got\s+lucky\b", "retrospective"),
     (r"\bresponders?\b|\bparticipants?\b|\battendees\b", "people"),
     (r"\bnotes?\s+to\s+(?:the\s+)?(?:owner|author)s?\b", "notes to the author"),
-    (r"\bglossary\b|\bappendix\b|\breferences?\b|\bcall\s+to\s+action\b|\bworkarounds?\b",
-     "reference material"),
+    (
+        r"\bglossary\b|\bappendix\b|\breferences?\b|\bcall\s+to\s+action\b|\bworkarounds?\b",
+        "reference material",
+    ),
     (r"\bcommands?\s+used\b|\bchecklist\b", "procedure"),
     (r"\b(?:were|was|we)\s+taken\b|\b(?:actions|steps)\s+taken\b", "past actions"),
 )
@@ -284,9 +291,10 @@ def find_regions(
             Region(start, end, heading_words(text), 7, label_line=i, kind="label", decision=d)
         )
         covered[start:end] = b"\x01" * (end - start)
-    hidden = bytearray(a | b for a, b in zip(covered, vetoed))  # no lead-ins in a timeline
+    # no lead-in lists inside a timeline (or another vetoed section)
+    hidden = bytearray(a | b for a, b in zip(covered, vetoed, strict=True))
     regions.extend(_lead_ins(outline, hidden, heading_lines))
-    covered = bytearray(a | b for a, b in zip(covered, hidden))
+    covered = bytearray(a | b for a, b in zip(covered, hidden, strict=True))
     regions.extend(_action_tables(outline, covered))
     regions.sort(key=lambda r: r.start)
     return regions

@@ -86,7 +86,6 @@ _JIRA_STOP = frozenset(
         "ERC",
         "BIP",
         "KEP",
-        "PEP",
     }
 )
 _BUG_RE = re.compile(r"\b[Bb]ug\s*#?\s*(\d{3,9})\b")
@@ -413,7 +412,9 @@ _PASSIVE_DONE_RE = re.compile(
     r"(?:\w+ly\s+)?(?:" + _PAST_VERBS.replace(" ", "|") + r"|rescoped|disabled)\b|"
     r"^[^,;:]{0,80}?\b(?:is|are)\s+now\b|"
     r"^[^,;:]{0,60}?\b(?:is|are)\s+(?:" + _PAST_VERBS.replace(" ", "|") + r")\b|"
-    r"^(?:[A-Z][\w.-]*\s+){1,3}(?:" + _PAST_VERBS.replace(" ", "|") + r")\s+(?:a|an|the|all|its|their)\b",
+    r"^(?:[A-Z][\w.-]*\s+){1,3}(?:"
+    + _PAST_VERBS.replace(" ", "|")
+    + r")\s+(?:a|an|the|all|its|their)\b",
     re.IGNORECASE,
 )
 _ONGOING_RE = re.compile(
@@ -781,9 +782,7 @@ _NOT_NAMES = frozenset(
         "unknown",
     ]
 )
-_NAME_TOKEN = (
-    r"@?[A-Z][\w.'’-]{0,30}(?:\s+(?:team|squad|crew|guild|group))?|@[\w.-]{1,39}"
-)
+_NAME_TOKEN = r"@?[A-Z][\w.'’-]{0,30}(?:\s+(?:team|squad|crew|guild|group))?|@[\w.-]{1,39}"
 _SUBJECT_RE = re.compile(
     rf"^(?P<names>(?:{_NAME_TOKEN})(?:\s*(?:,|\band\b|&|\+)\s*(?:{_NAME_TOKEN}))*)"
     r"\s+(?P<verb>to|will|should|shall|must|needs? to|is going to|are going to)\b"
@@ -1066,7 +1065,9 @@ def extract_owners(
     t = _BACKUP_RE.sub("", text)
     m = _BRACKET_HANDLES_RE.search(t)
     if m and (m.start() > 0 or m.group("open") == "["):
-        rest = re.sub(r"^(?:due|by|eta|deadline)\s*:?\s*", "", (m.group("rest") or "").strip(), flags=re.I)
+        rest = re.sub(
+            r"^(?:due|by|eta|deadline)\s*:?\s*", "", (m.group("rest") or "").strip(), flags=re.I
+        )
         due = f" (due {rest})" if rest and (parse_date(rest).date or parse_date(rest).text) else ""
         return (t[: m.start()] + due + t[m.end() :]).strip(), split_owners(m.group("o")), None
     m = _TRAILING_NAME_RE.search(t, max(0, len(t) - 120))
