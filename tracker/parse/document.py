@@ -469,22 +469,21 @@ def _parse_region(doc: _Doc, region: Region) -> None:
         # Intro text of a section whose subsections hold the lists is not an item either.
         later_structured = any(
             any(isinstance(e, Table) or e.kind == "list" for e in g.entries)
-            for g in groups[gi + 1 :]
-            if g.level > group.level
+            for g in _descendants(groups, gi)
         )
         paragraphs_are_items = (
             region.kind in ("heading", "label") and not structured and not later_structured
         )
         ctx = group.ctx
-        notes_next = False  # "Notes on the table above:" introduces notes, not items
+        notes_next = ""  # "Notes on the table above:" introduces notes, not items
         for e in group.entries:
             if isinstance(e, Table):
                 _tables(doc, region, [e], ctx)
                 continue
             if e.kind == "paragraph":
                 m = _BOLD_PSEUDO_RE.match(e.text)
-                notes_next = bool(_NOTES_RE.match(v.visible_text(e.text)))
-                if m and "\n" not in e.text:
+                notes_next = _introduces_non_items(v.visible_text(e.text))
+                if m and "\n" not in e.text and _is_label_text(m.group("t")):
                     st, due = _heading_context(m.group("t"))
                     ctx = _Ctx(st or group.ctx.status, due or group.ctx.due_text, ctx.section)
                     doc.explain(e.line, e.end, "context", "a bold label: sets status/horizon")
@@ -494,9 +493,9 @@ def _parse_region(doc: _Doc, region: Region) -> None:
                     doc.explain(e.line, e.end, "skipped", "a paragraph beside a list or table")
                 continue
             if e.kind == "list":
-                why = "notes introduced by the paragraph above" if notes_next else ""
+                why = notes_next
                 why = why or _not_items(e.items, vocabulary, doc.defs)
-                notes_next = False
+                notes_next = ""
                 if why:
                     doc.explain(e.line, e.end, "skipped", why)
                     continue
@@ -507,9 +506,35 @@ def _parse_region(doc: _Doc, region: Region) -> None:
                     doc.listed_regions.add(region.start)
 
 
+def _introduces_non_items(text: str) -> str:
+    """Why the list after this paragraph holds no items ("" when it may)."""
+    if _NOTES_RE.match(text):
+        return "notes introduced by the paragraph above"
+    if text.rstrip("*_ ").endswith(":") and re.search(r"\byou(?:r|rs)?\b", text, re.IGNORECASE):
+        return "advice to readers (introduced by 'you can ...:'), not the team's work"
+    return ""
+
+
+def _is_label_text(text: str) -> bool:
+    """A bold paragraph that labels what follows ("**In progress (next 2 weeks):**"), not a
+    sentence in bold ("**This will turn into enforcement.**")."""
+    t = text.strip()
+    return len(t.split()) <= 8 and not t.endswith((".", "!", "?"))
+
+
 _NOTES_RE = re.compile(
     r"^(?:notes?|n\.?b\.?|remarks?|explanations?|key|legend)\b[^:]{0,60}:$", re.I
 )
+
+
+def _descendants(groups: list[_Group], gi: int) -> list[_Group]:
+    """The groups of the subsections under group `gi` (up to the next sibling or parent)."""
+    out: list[_Group] = []
+    for g in groups[gi + 1 :]:
+        if g.level <= groups[gi].level:
+            break
+        out.append(g)
+    return out
 
 
 @dataclass
@@ -531,7 +556,8 @@ def _group_by_heading(doc: _Doc, region: Region, entries: list[Block | Table]) -
                 continue
             excluded_level = None
             d = decide(e.text, doc.options.section_patterns, doc.options.exclude_patterns)
-            if d.rule in ("veto", "excluded") or (
+            negative = d.score < 0 and not any(not t.startswith("-") for t in d.terms)
+            if d.rule in ("veto", "excluded") or negative or (
                 matches(e.text, doc.options.exclude_patterns, whole=False) and not d.accepted
             ):
                 excluded_level = e.level
@@ -663,6 +689,7 @@ def _units(doc: _Doc, block: Block) -> list[tuple[int, str]]:
     return [(block.line, block.text)]
 
 
+_BOLD_LABEL_PREFIX_RE = re.compile(r"^\s*(?:\*\*|__)[^*_\n]{2,40}?:?(?:\*\*|__)\s*:?\s+(?=\S)")
 _SUMMARY_START_RE = re.compile(
     r"^(?:these|this|overall|in summary|in conclusion|to summari[sz]e|together|we believe|"
     r"we are confident|we apologi[sz]e|we(?:'|’)re sorry|thank|for more|see also|more details)\b",
@@ -688,7 +715,11 @@ def _paragraph_item(doc: _Doc, block: Block, ctx: _Ctx, line: int, text: str) ->
     if len(visible.split()) < 3:
         doc.explain(block.line, block.end, "skipped", "too short to be an item")
         return
-    body = _SOLUTION_LABEL_RE.sub("", text, count=1)
+    head, _, tail = text.partition("\n")
+    if tail.strip() and v.visible_text(head).strip().endswith(":") and len(head.split()) <= 4:
+        # "Suggested solution:" on its own line: the item starts on the next line
+        line, text = line + 1, tail
+    body = _SOLUTION_LABEL_RE.sub("", _BOLD_LABEL_PREFIX_RE.sub("", text, count=1), count=1)
     # the reference sync writes back goes at the paragraph's end: never part of its title
     sentences = _SENTENCE_END_RE.split(" ".join(v._TRACKED_RE.sub("", body).split()))
     first = sentences[0]

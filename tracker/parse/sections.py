@@ -92,8 +92,9 @@ _POSITIVE_TERMS: tuple[tuple[str, int, str], ...] = (
 _NEGATIVE_TERMS: tuple[tuple[str, int, str], ...] = (
     (r"\blessons?\b|\btakeaways?\b|\blearn(?:ed|t|ings?)\b", -2, "lessons"),
     (r"\broot[\s-]*causes?\b|\bcontributing\s+factors?\b|\bcauses?\b", -3, "cause"),
-    (r"\bimpact\b|\bbackground\b|\bsummary\b|\boverview\b|\bdetection\b", -2, "analysis"),
+    (r"\bimpact\b|\bbackground\b|\bsummary\b|\boverview\b", -2, "analysis"),
     (r"\bresolution\b|\brecovery\b|\bresponse\b|\binvestigation\b", -1, "incident response"),
+    (r"\bissues\b|\bproblems\b|\bsymptoms\b|\bfailures?\b|\bwhat\s+happened\b", -2, "problems"),
 )
 _VETO_TERMS: tuple[tuple[str, str], ...] = (
     (r"\btimeline\b|\bchronology\b|\bsequence\s+of\s+events\b", "timeline"),
@@ -321,7 +322,7 @@ _LIST_LINE_RE = re.compile(r"^\s{0,12}(?:[-*+]|\d{1,3}[.)])\s+\S")
 # A sentence that announces follow-up work, right before a list: it must both commit ("we will",
 # "to make sure") and speak of follow-up ("steps", "happen again", "prevent").
 _COMMIT_RE = re.compile(
-    r"\b(?:we\s+will|we(?:'|’)ll|we\s+(?:are|were)\s+going\s+to|we\s+plan|we\s+intend|"
+    r"\b(?:will|we(?:'|’)ll|we\s+(?:are|were)\s+going\s+to|we\s+plan|we\s+intend|"
     r"we\s+(?:are|have|'ve|’ve)\s*(?:now\s+)?(?:taking|making|doing|working|committed|"
     r"identified|taken|made|started)|we\s+are\s*:|we(?:'|’)re\s*:|to\s+(?:prevent|avoid|ensure|"
     r"make\s+sure|reduce\s+the\s+(?:risk|chance))|next\s+steps|follow[\s-]*ups?|action\s+items?|"

@@ -398,7 +398,8 @@ _FUTURE_RE = re.compile(
     re.IGNORECASE,
 )
 _DONE_START_RE = re.compile(
-    r"^(?:(?:we|i|they|the\s+team)\s+(?:have|has|'ve|’ve)\s+(?:now\s+|already\s+|since\s+)?"
+    r"^(?:(?:we|i|they|the\s+team)\s+(?:have|has|'ve|’ve)\s+(?:now\s+|already\s+|since\s+|"
+    r"for\s+(?:several|many|a\s+few|some)\s+(?:years|months|weeks)\s+)?"
     r"(?:\w+ed|\w+en|built|made|set\s+up|sent|wrote|taken|put|shipped)\b|"
     r"(?:we|i)\s+(?:" + _PAST_VERBS.replace(" ", "|") + r")\b|"
     r"(?:completed|done|fixed|resolved|finished)\s*[:\-–—]|fixed\s+(?:in|by|with|via)\b|"
@@ -414,7 +415,11 @@ _PASSIVE_DONE_RE = re.compile(
     r"^[^,;:]{0,60}?\b(?:is|are)\s+(?:" + _PAST_VERBS.replace(" ", "|") + r")\b|"
     r"^(?:[A-Z][\w.-]*\s+){1,3}(?:"
     + _PAST_VERBS.replace(" ", "|")
-    + r")\s+(?:a|an|the|all|its|their)\b",
+    + r")\s+(?:a|an|the|all|its|their)\b|"
+    r"\bwe\s+(?:have\s+|(?:'|’)ve\s+)?(?:also\s+|then\s+|since\s+|now\s+)?(?!needed|wanted|"
+    r"learned|noticed|realized|realised|believed|hoped|planned|intended|expected|considered|"
+    r"discussed|agreed|decided|observed|suspected|assumed)\w+ed\b|"
+    r"\bfixed\s+(?:in|by|with|via)\s+(?:#|\[|https?://|PR\b|pull)",
     re.IGNORECASE,
 )
 _ONGOING_RE = re.compile(
@@ -427,7 +432,7 @@ _ONGOING_RE = re.compile(
     re.IGNORECASE,
 )
 _REJECTED_RE = re.compile(
-    r"\b(?:was|were|has\s+been|got)\s+rejected\b|\bdecided\s+(?:against|not\s+to)\b|"
+    r"\b(?:was|were|has\s+been|got)\s+(?:\w+\s+)?rejected\b|\bdecided\s+(?:against|not\s+to)\b|"
     r"\bwill\s+not\s+(?:be\s+)?(?:do|done|pursue|implement)",
     re.IGNORECASE,
 )
@@ -437,7 +442,7 @@ def status_from_sentence(text: str) -> Status | None:
     """What a sentence reports about its work: done ("Removed the check", "has been disabled"),
     in progress ("We are improving ..."), dropped ("was rejected"), or nothing."""
     first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", text.strip(), maxsplit=1)[0]
-    if _REJECTED_RE.search(first):
+    if _REJECTED_RE.search(text):
         return "dropped"
     if _ONGOING_RE.search(first):
         return "in_progress"
@@ -1240,6 +1245,8 @@ _DUE_LABEL_RE = re.compile(
 
 
 _HORIZON_RE = re.compile(
+    r"\s*\b(?:at\s+|by\s+)?the\s+end\s+of\s+(?:\d{4}|the\s+(?:year|quarter|month)|"
+    r"(?:" + _MONTH_ALT + r")(?:\s+\d{4})?)\b|"
     r"\s*\b(?:in|during|by|before|until|end of|within)\s+(?:the\s+)?"
     r"(?:(?:Q[1-4]|H[12])(?:\s*(?:FY)?\s*'?\d{2,4})?"
     r"(?:\s+(?:sprints?|planning|cycle|timeframe|time frame))?"
