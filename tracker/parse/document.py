@@ -556,9 +556,11 @@ def _group_by_heading(doc: _Doc, region: Region, entries: list[Block | Table]) -
                 continue
             excluded_level = None
             d = decide(e.text, doc.options.section_patterns, doc.options.exclude_patterns)
-            negative = d.score < 0 and not any(not t.startswith("-") for t in d.terms)
-            if d.rule in ("veto", "excluded") or negative or (
-                matches(e.text, doc.options.exclude_patterns, whole=False) and not d.accepted
+            negative = d.score <= -2 and not any(not t.startswith("-") for t in d.terms)
+            if (
+                d.rule in ("veto", "excluded")
+                or negative
+                or (matches(e.text, doc.options.exclude_patterns, whole=False) and not d.accepted)
             ):
                 excluded_level = e.level
                 doc.explain(e.line, e.end, "skipped", f"subsection {e.text!r}: {d.explain()}")
@@ -637,7 +639,9 @@ def _is_data(node: ListNode, defs: dict[str, str]) -> bool:
     )
 
 
-_SENTENCE_END_RE = re.compile(r"(?<=[a-z0-9)\]`][.!?])\s+(?=[A-Z\[*_`])")
+_SENTENCE_END_RE = re.compile(
+    r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bvs\.)(?<=[a-z0-9)\]`][.!?])\s+(?=[A-Z\[*_`])"
+)
 _PLACEHOLDER_PARA_RE = re.compile(r"^(?:tba|tbd|tbc|n/?a|none|nothing|-+|…|\.\.\.)\.?$", re.I)
 _SOLUTION_LABEL_RE = re.compile(
     r"^\s*(?:\*\*|__)?(?:suggest\w*\s+)?(?:solutions?|suggestions?|fix|actions?|remedy|"
@@ -723,7 +727,8 @@ def _paragraph_item(doc: _Doc, block: Block, ctx: _Ctx, line: int, text: str) ->
     # the reference sync writes back goes at the paragraph's end: never part of its title
     sentences = _SENTENCE_END_RE.split(" ".join(v._TRACKED_RE.sub("", body).split()))
     first = sentences[0]
-    if _SUMMARY_START_RE.match(v.visible_text(first)) or len(sentences) > 4:
+    summary = _SUMMARY_START_RE.match(v.visible_text(first)) and not v.says_future(first)
+    if summary or len(sentences) > 4:
         doc.explain(block.line, block.end, "skipped", "narrative prose, not one piece of work")
         return
     whole = line == block.line and len(text.split("\n")) == len(block.text.split("\n"))

@@ -264,7 +264,26 @@ def find_regions(
         if outline.in_code[i] or i in heading_lines or covered[i]:
             continue
         line = lines[i]
-        if len(line) > 120 or not quick.match(line):
+        if not quick.match(line):
+            continue
+        lead = _BOLD_LEAD_LABEL_RE.match(line)
+        if (
+            lead
+            and not _MARKER_WORD_RE.match(lead.group("text"))  # "**Action item:**": one item
+            and (i == 0 or not lines[i - 1].strip() or _is_block_end(lines[i - 1]))
+        ):
+            # "**Remediation:** we modified the installer ...": a paragraph that opens with a
+            # bold label starts a section there; the paragraph is its first item
+            d = decide(lead.group("text"), patterns, exclude)
+            if d.accepted and d.rule == "name" or d.accepted and d.score >= THRESHOLD:
+                if trace is not None:
+                    trace.append((i, lead.group("text"), d))
+                end = _label_end(outline, i, 0)
+                title = heading_words(lead.group("text"))
+                regions.append(Region(i, end, title, 7, label_line=i, kind="label", decision=d))
+                covered[i:end] = b"\x01" * (end - i)
+                continue
+        if len(line) > 120:
             continue
         m = _LABEL_RE.match(line)
         if not m:
@@ -306,6 +325,16 @@ def _heading_end(headings: Sequence[Heading], idx: int, n: int) -> int:
         if headings[j].level <= headings[idx].level:
             return headings[j].line
     return n
+
+
+_BOLD_LEAD_LABEL_RE = re.compile(
+    r"^\s{0,3}(?:\*\*|__)(?P<text>[^*_\n]{2,40}?)(?::\s*(?:\*\*|__)|(?:\*\*|__)\s*:)\s+\S"
+)
+
+
+_MARKER_WORD_RE = re.compile(
+    r"^\s*(?:action[\s-]*(?:items?|points?)|todo|done|doing|follow[\s-]*up)\s*$", re.IGNORECASE
+)
 
 
 def _stands_alone(lines: list[str], i: int, line: str) -> bool:

@@ -390,7 +390,7 @@ _PAST_VERBS = (
     "invalidated contacted notified filed deprecated retired requested enforced rolled set "
     "built made took sent started began completed finished resolved addressed improved verified "
     "confirmed checked identified investigated communicated informed disclosed scanned "
-    "invalidated reached removed expired"
+    "invalidated reached removed expired optimized optimised"
 )
 _FUTURE_RE = re.compile(
     r"\b(?:will|shall|should|must|need(?:s)?\s+to|to\s+be|plan(?:s|ned)?\s+to|going\s+to|"
@@ -403,7 +403,7 @@ _DONE_START_RE = re.compile(
     r"(?:\w+ed|\w+en|built|made|set\s+up|sent|wrote|taken|put|shipped)\b|"
     r"(?:we|i)\s+(?:" + _PAST_VERBS.replace(" ", "|") + r")\b|"
     r"(?:completed|done|fixed|resolved|finished)\s*[:\-–—]|fixed\s+(?:in|by|with|via)\b|"
-    r"(?:" + _PAST_VERBS.replace(" ", "|") + r")\s+(?!by\b|on\b)\w)",
+    r"(?:" + _PAST_VERBS.replace(" ", "|") + r")\s+(?!by\b|on\b)\S)",
     re.IGNORECASE,
 )
 _PASSIVE_DONE_RE = re.compile(
@@ -412,7 +412,8 @@ _PASSIVE_DONE_RE = re.compile(
     r"^(?!\s*(?:if|when|whether|unless|alert|page|notify|warn)\b)[^,;:]{0,80}?\b(?:was|were)\s+"
     r"(?:\w+ly\s+)?(?:" + _PAST_VERBS.replace(" ", "|") + r"|rescoped|disabled)\b|"
     r"^[^,;:]{0,80}?\b(?:is|are)\s+now\b|"
-    r"^[^,;:]{0,60}?\b(?:is|are)\s+(?:" + _PAST_VERBS.replace(" ", "|") + r")\b|"
+    r"^(?!\s*(?:if|when|whenever|once|as|while|because|before|after)\b)[^,;:]{0,60}?\b(?:is|are)\s+"
+    r"(?:" + _PAST_VERBS.replace(" ", "|") + r")\b|"
     r"^(?:[A-Z][\w.-]*\s+){1,3}(?:"
     + _PAST_VERBS.replace(" ", "|")
     + r")\s+(?:a|an|the|all|its|their)\b|"
@@ -428,7 +429,10 @@ _ONGOING_RE = re.compile(
     r"developing|exploring|investigating|evaluating|reviewing|implementing|updating|writing)\b|"
     r"(?:working\s+on|developing|exploring|in\s+flight|underway)\b)|\bunderway\b|"
     r"\bbeing\s+(?:worked\s+on|implemented|rolled\s+out|developed|reviewed|built)\b|"
-    r"\bwe(?:'|’)?(?:re|\s+are)\s+(?:still\s+|now\s+|actively\s+)?working\s+on\b",
+    r"^(?!\s*(?:if|when|whenever|once|as|while)\b)[^,;:]{0,80}?\b(?:is|are)\s+(?:currently\s+|now\s+)?"
+    r"being\s+\w+(?:ed|en)\b|"
+    r"\bwe(?:'|’)?(?:re|\s+are)\s+(?:still\s+|now\s+|actively\s+)?working\s+on\b|"
+    r"\b(?:and|still|currently|now)\s+working\s+on\b",
     re.IGNORECASE,
 )
 _REJECTED_RE = re.compile(
@@ -438,19 +442,24 @@ _REJECTED_RE = re.compile(
 )
 
 
+def says_future(text: str) -> bool:
+    """Does the sentence speak of work still to come ("will", "should", "plan to")?"""
+    return bool(_FUTURE_RE.search(text))
+
+
 def status_from_sentence(text: str) -> Status | None:
     """What a sentence reports about its work: done ("Removed the check", "has been disabled"),
     in progress ("We are improving ..."), dropped ("was rejected"), or nothing."""
     first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", text.strip(), maxsplit=1)[0]
     if _REJECTED_RE.search(text):
         return "dropped"
-    if _ONGOING_RE.search(first):
-        return "in_progress"
     head = first.split(" ", 1)[0].casefold()
     if head in IMPERATIVE_VERBS:
         return None  # "Ensure the key has been rotated" is still work to do
+    if _ONGOING_RE.search(first):
+        return "in_progress"
     future = _FUTURE_RE.search(first)
-    done = _DONE_START_RE.match(first) or _PASSIVE_DONE_RE.match(first)
+    done = _DONE_START_RE.match(first) or _PASSIVE_DONE_RE.search(first)
     if done and future is None:
         return "done"
     return None
@@ -785,6 +794,19 @@ _NOT_NAMES = frozenset(
         "tbc",
         "unassigned",
         "unknown",
+        "clients",
+        "users",
+        "operators",
+        "maintainers",
+        "developers",
+        "engineers",
+        "validators",
+        "customers",
+        "partners",
+        "vendors",
+        "servers",
+        "services",
+        "nodes",
     ]
 )
 _NAME_TOKEN = r"@?[A-Z][\w.'’-]{0,30}(?:\s+(?:team|squad|crew|guild|group))?|@[\w.-]{1,39}"
