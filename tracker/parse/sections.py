@@ -275,7 +275,7 @@ def find_regions(
             # "**Remediation:** we modified the installer ...": a paragraph that opens with a
             # bold label starts a section there; the paragraph is its first item
             d = decide(lead.group("text"), patterns, exclude)
-            if d.accepted and d.rule == "name" or d.accepted and d.score >= THRESHOLD:
+            if (d.accepted and d.rule == "name") or (d.accepted and d.score >= THRESHOLD):
                 if trace is not None:
                     trace.append((i, lead.group("text"), d))
                 end = _label_end(outline, i, 0)
