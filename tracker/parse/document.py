@@ -10,13 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-import yaml
-
 from tracker.model import ActionItem, Postmortem, Problem, Source, Status, TableCell
 from tracker.parse import items as it
 from tracker.parse import values as v
 from tracker.parse.lists import Block, ListNode, blocks
-from tracker.parse.markdown import Outline, scan, tokenize
+from tracker.parse.markdown import Outline, load_front_matter, scan, tokenize
 from tracker.parse.sections import (
     DEFAULT_EXCLUDE_PATTERNS,
     DEFAULT_SECTION_PATTERNS,
@@ -199,7 +197,7 @@ def _parse(raw: bytes, path: str, options: ParseOptions, digest: str) -> Postmor
     front: dict[str, Any] = {}
     if outline.front_matter is not None:
         try:
-            loaded = yaml.safe_load(outline.front_matter)
+            loaded = load_front_matter(outline.front_matter)
             if isinstance(loaded, dict):
                 front = loaded
         except Exception as exc:  # YAMLError, and ValueError for a date such as 2026-02-30
