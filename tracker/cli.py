@@ -5,22 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
-from zoneinfo import ZoneInfo
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from tracker import __version__, scaffold, wiring
-from tracker.config import LoadedConfig, load_config
+# Start-up: `tracker --help` and `--version` must stay fast, so this module imports only click and
+# light modules (no pydantic, parser, backends, rich); each command imports what it uses in its
+# body. tests/test_cli_startup.py keeps it so.
+from tracker import __version__
 from tracker.discover import discover
-from tracker.engine import SyncOutcome, WriteBack, run_sync, status_rows
 from tracker.errors import (
     EXIT_FAILED,
     EXIT_INTERNAL,
@@ -29,24 +24,43 @@ from tracker.errors import (
     ConfigError,
     TrackerError,
 )
-from tracker.gha import (
-    annotation,
-    append_step_summary,
-    cap_annotations,
-    in_actions,
-    write_outputs,
-)
-from tracker.gitdiff import changed_files
-from tracker.lint import LintSettings, lint_repository, rank
-from tracker.model import Postmortem, Problem
-from tracker.parse import parse_postmortem
-from tracker.report import compute_for_config, render_text, to_csv, to_json, to_markdown
-from tracker.sync import ItemResult
 
 if TYPE_CHECKING:
-    from tracker.forge import Forge
+    from rich.console import Console
 
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
+    from tracker.config import LoadedConfig
+    from tracker.engine import SyncOutcome, WriteBack
+    from tracker.forge import Forge
+    from tracker.lint import LintSettings
+    from tracker.model import Postmortem, Problem
+    from tracker.sync import ItemResult
+    from tracker.wiring import BuiltBackend
+
+BACKEND_NAMES = ("local", "github", "jira")  # wiring.BACKEND_NAMES, without importing it
+
+
+class _StderrConsole:
+    """rich's Console on stderr, made on first use (importing rich costs start-up time)."""
+
+    def __init__(self) -> None:
+        self._console: Console | None = None
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self._console.print(*objects, **kwargs)
+
+
+_err = _StderrConsole()
+
+
+def escape(text: str) -> str:
+    """`rich.markup.escape`, imported on first use."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 class _State:
@@ -58,6 +72,8 @@ class _State:
     @property
     def loaded(self) -> LoadedConfig:
         if self._loaded is None:
+            from tracker.config import load_config
+
             self._loaded = load_config(self.config_path)
         return self._loaded
 
@@ -98,6 +114,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 
 def _parse_all(state: _State, paths: Sequence[str]) -> list[Postmortem]:
+    from tracker.model import Postmortem, Problem
+    from tracker.parse import parse_postmortem
+
     loaded = state.loaded
     cfg = loaded.config
     files = discover(paths, loaded.root, cfg.paths, cfg.exclude)
@@ -149,6 +168,8 @@ def parse_cmd(state: _State, paths: tuple[str, ...], fmt: str) -> None:
         click.echo(json.dumps({"postmortems": [pm.to_json() for pm in pms]}, ensure_ascii=False))
         _err.print(f"{sum(len(p.items) for p in pms)} action items in {len(pms)} postmortems")
         return
+    from rich.console import Console
+
     out = Console(highlight=False, soft_wrap=True)
     for pm in pms:
         head = f"[bold]{pm.path}[/]  id={pm.id}"
@@ -183,6 +204,8 @@ def _status_mark(status: str) -> str:
 
 
 def lint_settings(loaded: LoadedConfig) -> LintSettings:
+    from tracker.lint import LintSettings
+
     cfg = loaded.config
     return LintSettings(
         max_items=cfg.lint.max_items,
@@ -235,6 +258,10 @@ def lint_cmd(
 
     Exits 1 when any error-level problem is found.
     """
+    from tracker.gha import annotation, append_step_summary, cap_annotations, in_actions
+    from tracker.gitdiff import changed_files
+    from tracker.lint import lint_repository, rank
+
     fmt = fmt or ("github" if in_actions() else "text")
     changed = None if changed_since is None else changed_files(state.loaded.root, changed_since)
     pms = _parse_all(state, paths)
@@ -281,6 +308,8 @@ def lint_cmd(
 
 
 def _lint_summary(flat: list[tuple[str, Problem]], files: int, hidden: int = 0) -> str:
+    from tracker.lint import rank
+
     lines = [f"### Postmortem lint: {len(flat)} problems in {files} files", ""]
     if hidden:
         lines += [
@@ -321,7 +350,9 @@ _DONE = {
 WRITE_BACK_CHOICES = ("file", "pull-request", "commit", "none")
 
 
-def _backend(state: _State, name: str | None) -> wiring.BuiltBackend:
+def _backend(state: _State, name: str | None) -> BuiltBackend:
+    from tracker import wiring
+
     built = wiring.build_backend(state.loaded, name)
     if built.notice:
         _err.print(f"[yellow]note:[/] {escape(built.notice)}")
@@ -359,7 +390,7 @@ def _progress_printer(total_hint: str) -> Callable[[int, int, ItemResult], None]
 @click.option(
     "--backend",
     "backend_name",
-    type=click.Choice(wiring.BACKEND_NAMES),
+    type=click.Choice(BACKEND_NAMES),
     help="Override `backend:` of the config.",
 )
 @click.option(
@@ -407,6 +438,10 @@ def sync_cmd(
 
     Exits 1 when any item failed. Work past `sync.max_writes` is deferred to the next run.
     """
+    from tracker import wiring
+    from tracker.engine import run_sync
+    from tracker.gha import in_actions
+
     built = _backend(state, backend_name)
     loaded = state.loaded
     files = _files(state, paths)
@@ -460,6 +495,10 @@ def _send_links(
     forge: Forge, outcome: SyncOutcome, mode: str, loaded: LoadedConfig
 ) -> dict[str, Any]:
     """Commit the run's file edits through the GitHub repository; what happened, for output."""
+    from dataclasses import replace
+
+    from tracker import wiring
+
     prefix = wiring.repo_prefix(loaded.root)
     edits = [replace(e, path=prefix + e.path) for e in outcome.edits]
     sent: dict[str, Any] = {
@@ -484,6 +523,8 @@ def _send_links(
 
 def _links_to_actions(sent: Mapping[str, Any]) -> None:
     """Say where the links went (stderr, step outputs, job summary), or why they did not."""
+    from tracker.gha import append_step_summary, write_outputs
+
     n = len(sent["files"])
     where = "pull request" if sent["mode"] == "pull-request" else "commit"
     if sent["error"]:
@@ -504,6 +545,8 @@ _SUMMARY_ROWS = 200  # the job summary holds 1 MiB per step; the log has every l
 
 def _sync_to_actions(outcome: SyncOutcome, dry_run: bool) -> None:
     """Step outputs and a job summary; both do nothing outside GitHub Actions."""
+    from tracker.gha import append_step_summary, write_outputs
+
     counts = outcome.counts()
     write_outputs(
         {k: str(counts[k]) for k in ("created", "updated", "closed", "failed", "deferred")}
@@ -530,6 +573,8 @@ def _sync_to_actions(outcome: SyncOutcome, dry_run: bool) -> None:
 
 
 def _print_outcome(outcome: SyncOutcome, dry_run: bool) -> None:
+    from rich.console import Console
+
     out = Console(highlight=False, soft_wrap=True)
     words = _VERB if dry_run else _DONE
     for r in outcome.items:
@@ -563,7 +608,7 @@ def _print_outcome(outcome: SyncOutcome, dry_run: bool) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-@click.option("--backend", "backend_name", type=click.Choice(wiring.BACKEND_NAMES))
+@click.option("--backend", "backend_name", type=click.Choice(BACKEND_NAMES))
 @click.pass_obj
 def status_cmd(
     state: _State,
@@ -578,6 +623,14 @@ def status_cmd(
 
     Reads the tickets (the backend's snapshot), not the files: run `tracker sync` first.
     """
+    from zoneinfo import ZoneInfo
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from tracker import wiring
+    from tracker.engine import status_rows
+
     built = _backend(state, backend_name)
     day = as_of or wiring.today(state.loaded)
     rows = status_rows(
@@ -629,7 +682,7 @@ def status_cmd(
     help="Keep one report issue per ISO week in the GitHub repository (github.repo or "
     "GITHUB_REPOSITORY), whatever the backend; without one, only the local backend keeps it.",
 )
-@click.option("--backend", "backend_name", type=click.Choice(wiring.BACKEND_NAMES))
+@click.option("--backend", "backend_name", type=click.Choice(BACKEND_NAMES))
 @click.pass_obj
 def report_cmd(
     state: _State,
@@ -653,6 +706,12 @@ def report_cmd(
     limit continues in comments; report.close_previous closes earlier weeks' issues). Under
     GitHub Actions the Markdown also goes to the job summary.
     """
+    from rich.console import Console
+
+    from tracker import wiring
+    from tracker.gha import append_step_summary, write_outputs
+    from tracker.report import compute_for_config, render_text, to_csv, to_json, to_markdown
+
     built = _backend(state, backend_name)
     loaded = state.loaded
     # Checked before the listing: a configured repository without a token is a usage error.
@@ -724,6 +783,8 @@ def init_cmd(repo: str | None, force: bool, action_ref: str | None) -> None:
 
     Safe to run again: files that exist are kept unless --force.
     """
+    from tracker import scaffold
+
     root = Path.cwd()
     files = scaffold.planned_files(
         repo or scaffold.repo_from_git(root), action_ref or scaffold.DEFAULT_ACTION_REF
@@ -742,12 +803,16 @@ def config_group() -> None:
 @config_group.command("schema")
 def config_schema_cmd() -> None:
     """Print the JSON Schema of .tracker.yml (point your editor's YAML support at it)."""
+    from tracker import scaffold
+
     click.echo(json.dumps(scaffold.config_schema(), indent=2))
 
 
 @config_group.command("docs")
 def config_docs_cmd() -> None:
     """Print the configuration reference in Markdown (docs/configuration.md)."""
+    from tracker import scaffold
+
     click.echo(scaffold.configuration_markdown(), nl=False)
 
 
@@ -775,6 +840,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         raise
     except Exception as exc:
         if verbose:
+            import traceback
+
             traceback.print_exc()
         _err.print(
             f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
