@@ -14,7 +14,7 @@ from tracker.model import ActionItem, Postmortem, Problem, Source, Status, Table
 from tracker.parse import items as it
 from tracker.parse import values as v
 from tracker.parse.lists import Block, ListNode, blocks
-from tracker.parse.markdown import Outline, load_front_matter, scan, tokenize
+from tracker.parse.markdown import Outline, load_front_matter, nesting_problems, scan, tokenize
 from tracker.parse.sections import (
     DEFAULT_EXCLUDE_PATTERNS,
     DEFAULT_SECTION_PATTERNS,
@@ -336,6 +336,7 @@ def _parse_region(doc: _Doc, region: Region) -> None:
         _tables(doc, region, action_tables, ctx)
         return  # lists beside an action table explain it; they are not items
     tokens = tokenize("\n".join(masked))
+    doc.problems.extend(nesting_problems(tokens, region.start))
     excluded_level: int | None = None
     heading_stack: list[tuple[int, _Ctx]] = []
     for block in blocks(tokens, region.start):
