@@ -22,6 +22,7 @@ from tracker.errors import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     ConfigError,
+    RateLimited,
     TrackerError,
 )
 
@@ -63,6 +64,39 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
+class _JsonPromise:
+    """`--format json` promises one JSON object on stdout on every exit path, errors included."""
+
+    def __init__(self) -> None:
+        self.wanted = False  # the running command was given --format json
+        self.kept = False  # its object went out
+
+    def keep(self, data: Mapping[str, Any]) -> None:
+        """On the way out without an object: print `data` (what went wrong) as that object."""
+        if self.wanted and not self.kept:
+            _echo_json(json.dumps(data, ensure_ascii=False))
+
+
+_json = _JsonPromise()
+
+
+def _echo_json(text: str, nl: bool = True) -> None:
+    click.echo(text, nl=nl)
+    _json.kept = True
+
+
+class _Command(click.Command):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        finally:  # also when an option is wrong: the usage error is then a JSON object too
+            _json.wanted = ctx.params.get("fmt") == "json"
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
 class _State:
     def __init__(self, config_path: str | None, verbose: bool) -> None:
         self.config_path = config_path
@@ -87,7 +121,10 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(f"'{value}' is not a date: use YYYY-MM-DD") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--config",
     "config_path",
@@ -165,7 +202,7 @@ def parse_cmd(state: _State, paths: tuple[str, ...], fmt: str) -> None:
     """
     pms = _parse_all(state, paths)
     if fmt == "json":
-        click.echo(json.dumps({"postmortems": [pm.to_json() for pm in pms]}, ensure_ascii=False))
+        _echo_json(json.dumps({"postmortems": [pm.to_json() for pm in pms]}, ensure_ascii=False))
         _err.print(f"{sum(len(p.items) for p in pms)} action items in {len(pms)} postmortems")
         return
     from rich.console import Console
@@ -278,7 +315,7 @@ def lint_cmd(
     errors = sum(1 for _, p in flat if p.severity == "error")
     warnings = sum(1 for _, p in flat if p.severity == "warning")
     if fmt == "json":
-        click.echo(
+        _echo_json(
             json.dumps(
                 {
                     "errors": errors,
@@ -439,7 +476,7 @@ def sync_cmd(
     Exits 1 when any item failed. Work past `sync.max_writes` is deferred to the next run.
     """
     from tracker import wiring
-    from tracker.engine import run_sync
+    from tracker.engine import deferred_outcome, run_sync
     from tracker.gha import in_actions
 
     built = _backend(state, backend_name)
@@ -464,22 +501,32 @@ def sync_cmd(
     progress = None
     if not dry_run and fmt == "text":
         progress = _progress_printer("applying")
-    outcome = run_sync(
-        files,
-        built.backend,
-        wiring.sync_policy(loaded),
-        as_of=as_of or wiring.today(loaded),
-        dry_run=dry_run,
-        write_back=mode,
-        parse_options=loaded.config.parse_options(),
-        progress=progress,
-    )
+    day = as_of or wiring.today(loaded)
+    try:
+        outcome = run_sync(
+            files,
+            built.backend,
+            wiring.sync_policy(loaded),
+            as_of=day,
+            dry_run=dry_run,
+            write_back=mode,
+            parse_options=loaded.config.parse_options(),
+            progress=progress,
+        )
+    except RateLimited as exc:  # the listing: nothing was written, everything waits
+        if fmt == "json":
+            options = loaded.config.parse_options()
+            left = deferred_outcome(
+                files, built.backend, str(exc), as_of=day, parse_options=options
+            )
+            _json.keep({**left.to_json(), "error": str(exc)})
+        raise
     sent = _send_links(forge, outcome, write_back, loaded) if forge is not None else None
     if fmt == "json":
         data = outcome.to_json()
         if sent is not None:
             data["write_back"] = sent
-        click.echo(json.dumps(data, ensure_ascii=False))
+        _echo_json(json.dumps(data, ensure_ascii=False))
     else:
         _print_outcome(outcome, dry_run)
     for notice in getattr(built.backend, "notices", ()):
@@ -642,7 +689,7 @@ def status_cmd(
         tz=ZoneInfo(state.loaded.config.timezone),
     )
     if fmt == "json":
-        click.echo(json.dumps({"as_of": day.isoformat(), "items": [r.to_json() for r in rows]}))
+        _echo_json(json.dumps({"as_of": day.isoformat(), "items": [r.to_json() for r in rows]}))
         return
     table = Table(box=None, pad_edge=False, show_edge=False)
     for col in ("Ticket", "Title", "Owner", "Due", "Age"):
@@ -733,11 +780,12 @@ def report_cmd(
             Path(output).write_text(body or markdown, encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"{output}: cannot write the report: {exc.strerror}") from None
+        _json.kept = True  # the object went to the file asked for
         _err.print(f"report written to {escape(output)}")
     elif fmt == "text":
         render_text(report, Console(highlight=False))
     else:
-        click.echo(body, nl=False)
+        _echo_json(body, nl=False)
     append_step_summary(markdown)
     if not post:
         return
@@ -822,20 +870,26 @@ def config_docs_cmd() -> None:
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the CLI; the one place that maps exceptions to exit codes."""
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    _json.wanted = _json.kept = False
     try:
         cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except TrackerError as exc:
         _err.print(f"[red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+        _json.keep({"error": str(exc), "exit_code": exc.exit_code})
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         _err.print("interrupted")
+        _json.keep({"error": "interrupted", "exit_code": EXIT_INTERRUPTED})
         sys.exit(EXIT_INTERRUPTED)
     except KeyboardInterrupt:
         _err.print("interrupted")
+        _json.keep({"error": "interrupted", "exit_code": EXIT_INTERRUPTED})
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
+        code = EXIT_USAGE if exc.exit_code == 2 else exc.exit_code
+        _json.keep({"error": exc.format_message(), "exit_code": code})
+        sys.exit(code)
     except SystemExit:
         raise
     except Exception as exc:
@@ -849,6 +903,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             "report it with the command you ran.",
             highlight=False,
             markup=True,
+        )
+        _json.keep(
+            {"error": f"internal error: {type(exc).__name__}: {exc}", "exit_code": EXIT_INTERNAL}
         )
         sys.exit(EXIT_INTERNAL)
     sys.exit(0)
