@@ -298,9 +298,7 @@ def deferred_outcome(
     parsed, unreadable = _parse_all(files, parse_options)
     why = f"sync deferred: {reason}"
     items = [ItemResult(i.key, "deferred", why) for f in parsed for i in f.pm.items]
-    return SyncOutcome(
-        tuple(unreadable + items), backend.requests_made, SyncPlan((), as_of), dry_run=False
-    )
+    return SyncOutcome(tuple(unreadable + items), backend.requests_made, SyncPlan((), as_of))
 
 
 # --- tracker status ------------------------------------------------------------------------------
