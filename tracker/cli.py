@@ -5,49 +5,97 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
-from zoneinfo import ZoneInfo
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from tracker import __version__, scaffold, wiring
-from tracker.config import LoadedConfig, load_config
+# Start-up: `tracker --help` and `--version` must stay fast, so this module imports only click and
+# light modules (no pydantic, parser, backends, rich); each command imports what it uses in its
+# body. tests/test_cli_startup.py keeps it so.
+from tracker import __version__
 from tracker.discover import discover
-from tracker.engine import SyncOutcome, WriteBack, run_sync, status_rows
 from tracker.errors import (
     EXIT_FAILED,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     ConfigError,
+    RateLimited,
     TrackerError,
 )
-from tracker.gha import (
-    annotation,
-    append_step_summary,
-    cap_annotations,
-    in_actions,
-    write_outputs,
-)
-from tracker.gitdiff import changed_files
-from tracker.lint import LintSettings, lint_repository, rank
-from tracker.model import Postmortem, Problem
-from tracker.parse import parse_postmortem
-from tracker.parse.document import Step
-from tracker.report import compute_for_config, render_text, to_csv, to_json, to_markdown
-from tracker.sync import ItemResult
 
 if TYPE_CHECKING:
-    from tracker.forge import Forge
+    from rich.console import Console
 
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
+    from tracker.config import LoadedConfig
+    from tracker.engine import SyncOutcome, WriteBack
+    from tracker.forge import Forge
+    from tracker.lint import LintSettings
+    from tracker.model import Postmortem, Problem
+    from tracker.parse.document import Step
+    from tracker.sync import ItemResult
+    from tracker.wiring import BuiltBackend
+
+BACKEND_NAMES = ("local", "github", "jira")  # wiring.BACKEND_NAMES, without importing it
+
+
+class _StderrConsole:
+    """rich's Console on stderr, made on first use (importing rich costs start-up time)."""
+
+    def __init__(self) -> None:
+        self._console: Console | None = None
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self._console.print(*objects, **kwargs)
+
+
+_err = _StderrConsole()
+
+
+def escape(text: str) -> str:
+    """`rich.markup.escape`, imported on first use."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+class _JsonPromise:
+    """`--format json` promises one JSON object on stdout on every exit path, errors included."""
+
+    def __init__(self) -> None:
+        self.wanted = False  # the running command was given --format json
+        self.kept = False  # its object went out
+
+    def keep(self, data: Mapping[str, Any]) -> None:
+        """On the way out without an object: print `data` (what went wrong) as that object."""
+        if self.wanted and not self.kept:
+            _echo_json(json.dumps(data, ensure_ascii=False))
+
+
+_json = _JsonPromise()
+
+
+def _echo_json(text: str, nl: bool = True) -> None:
+    click.echo(text, nl=nl)
+    _json.kept = True
+
+
+class _Command(click.Command):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        finally:  # also when an option is wrong: the usage error is then a JSON object too
+            _json.wanted = ctx.params.get("fmt") == "json"
+
+
+class _Group(click.Group):
+    command_class = _Command
 
 
 class _State:
@@ -59,6 +107,8 @@ class _State:
     @property
     def loaded(self) -> LoadedConfig:
         if self._loaded is None:
+            from tracker.config import load_config
+
             self._loaded = load_config(self.config_path)
         return self._loaded
 
@@ -72,7 +122,10 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(f"'{value}' is not a date: use YYYY-MM-DD") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--config",
     "config_path",
@@ -101,6 +154,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 def _parse_all(
     state: _State, paths: Sequence[str], traces: dict[str, list[Step]] | None = None
 ) -> list[Postmortem]:
+    from tracker.model import Postmortem, Problem
+    from tracker.parse import parse_postmortem
+
     loaded = state.loaded
     cfg = loaded.config
     files = discover(paths, loaded.root, cfg.paths, cfg.exclude)
@@ -167,9 +223,11 @@ def parse_cmd(state: _State, paths: tuple[str, ...], fmt: str, explain: bool) ->
         if traces is not None:
             for doc, pm in zip(docs, pms, strict=True):
                 doc["explain"] = [st.to_json() for st in traces.get(pm.path, [])]
-        click.echo(json.dumps({"postmortems": docs}, ensure_ascii=False))
+        _echo_json(json.dumps({"postmortems": docs}, ensure_ascii=False))
         _err.print(f"{sum(len(p.items) for p in pms)} action items in {len(pms)} postmortems")
         return
+    from rich.console import Console
+
     out = Console(highlight=False, soft_wrap=True)
     for pm in pms:
         head = f"[bold]{pm.path}[/]  id={pm.id}"
@@ -209,6 +267,8 @@ def _status_mark(status: str) -> str:
 
 
 def lint_settings(loaded: LoadedConfig) -> LintSettings:
+    from tracker.lint import LintSettings
+
     cfg = loaded.config
     return LintSettings(
         max_items=cfg.lint.max_items,
@@ -261,6 +321,10 @@ def lint_cmd(
 
     Exits 1 when any error-level problem is found.
     """
+    from tracker.gha import annotation, append_step_summary, cap_annotations, in_actions
+    from tracker.gitdiff import changed_files
+    from tracker.lint import lint_repository, rank
+
     fmt = fmt or ("github" if in_actions() else "text")
     changed = None if changed_since is None else changed_files(state.loaded.root, changed_since)
     pms = _parse_all(state, paths)
@@ -277,7 +341,7 @@ def lint_cmd(
     errors = sum(1 for _, p in flat if p.severity == "error")
     warnings = sum(1 for _, p in flat if p.severity == "warning")
     if fmt == "json":
-        click.echo(
+        _echo_json(
             json.dumps(
                 {
                     "errors": errors,
@@ -307,6 +371,8 @@ def lint_cmd(
 
 
 def _lint_summary(flat: list[tuple[str, Problem]], files: int, hidden: int = 0) -> str:
+    from tracker.lint import rank
+
     lines = [f"### Postmortem lint: {len(flat)} problems in {files} files", ""]
     if hidden:
         lines += [
@@ -347,7 +413,9 @@ _DONE = {
 WRITE_BACK_CHOICES = ("file", "pull-request", "commit", "none")
 
 
-def _backend(state: _State, name: str | None) -> wiring.BuiltBackend:
+def _backend(state: _State, name: str | None) -> BuiltBackend:
+    from tracker import wiring
+
     built = wiring.build_backend(state.loaded, name)
     if built.notice:
         _err.print(f"[yellow]note:[/] {escape(built.notice)}")
@@ -385,7 +453,7 @@ def _progress_printer(total_hint: str) -> Callable[[int, int, ItemResult], None]
 @click.option(
     "--backend",
     "backend_name",
-    type=click.Choice(wiring.BACKEND_NAMES),
+    type=click.Choice(BACKEND_NAMES),
     help="Override `backend:` of the config.",
 )
 @click.option(
@@ -433,6 +501,10 @@ def sync_cmd(
 
     Exits 1 when any item failed. Work past `sync.max_writes` is deferred to the next run.
     """
+    from tracker import wiring
+    from tracker.engine import deferred_outcome, run_sync
+    from tracker.gha import in_actions
+
     built = _backend(state, backend_name)
     loaded = state.loaded
     files = _files(state, paths)
@@ -455,22 +527,32 @@ def sync_cmd(
     progress = None
     if not dry_run and fmt == "text":
         progress = _progress_printer("applying")
-    outcome = run_sync(
-        files,
-        built.backend,
-        wiring.sync_policy(loaded),
-        as_of=as_of or wiring.today(loaded),
-        dry_run=dry_run,
-        write_back=mode,
-        parse_options=loaded.config.parse_options(),
-        progress=progress,
-    )
+    day = as_of or wiring.today(loaded)
+    try:
+        outcome = run_sync(
+            files,
+            built.backend,
+            wiring.sync_policy(loaded),
+            as_of=day,
+            dry_run=dry_run,
+            write_back=mode,
+            parse_options=loaded.config.parse_options(),
+            progress=progress,
+        )
+    except RateLimited as exc:  # the listing: nothing was written, everything waits
+        if fmt == "json":
+            options = loaded.config.parse_options()
+            left = deferred_outcome(
+                files, built.backend, str(exc), as_of=day, parse_options=options
+            )
+            _json.keep({**left.to_json(), "error": str(exc)})
+        raise
     sent = _send_links(forge, outcome, write_back, loaded) if forge is not None else None
     if fmt == "json":
         data = outcome.to_json()
         if sent is not None:
             data["write_back"] = sent
-        click.echo(json.dumps(data, ensure_ascii=False))
+        _echo_json(json.dumps(data, ensure_ascii=False))
     else:
         _print_outcome(outcome, dry_run)
     for notice in getattr(built.backend, "notices", ()):
@@ -486,6 +568,10 @@ def _send_links(
     forge: Forge, outcome: SyncOutcome, mode: str, loaded: LoadedConfig
 ) -> dict[str, Any]:
     """Commit the run's file edits through the GitHub repository; what happened, for output."""
+    from dataclasses import replace
+
+    from tracker import wiring
+
     prefix = wiring.repo_prefix(loaded.root)
     edits = [replace(e, path=prefix + e.path) for e in outcome.edits]
     sent: dict[str, Any] = {
@@ -510,6 +596,8 @@ def _send_links(
 
 def _links_to_actions(sent: Mapping[str, Any]) -> None:
     """Say where the links went (stderr, step outputs, job summary), or why they did not."""
+    from tracker.gha import append_step_summary, write_outputs
+
     n = len(sent["files"])
     where = "pull request" if sent["mode"] == "pull-request" else "commit"
     if sent["error"]:
@@ -530,6 +618,8 @@ _SUMMARY_ROWS = 200  # the job summary holds 1 MiB per step; the log has every l
 
 def _sync_to_actions(outcome: SyncOutcome, dry_run: bool) -> None:
     """Step outputs and a job summary; both do nothing outside GitHub Actions."""
+    from tracker.gha import append_step_summary, write_outputs
+
     counts = outcome.counts()
     write_outputs(
         {k: str(counts[k]) for k in ("created", "updated", "closed", "failed", "deferred")}
@@ -556,6 +646,8 @@ def _sync_to_actions(outcome: SyncOutcome, dry_run: bool) -> None:
 
 
 def _print_outcome(outcome: SyncOutcome, dry_run: bool) -> None:
+    from rich.console import Console
+
     out = Console(highlight=False, soft_wrap=True)
     words = _VERB if dry_run else _DONE
     for r in outcome.items:
@@ -589,7 +681,7 @@ def _print_outcome(outcome: SyncOutcome, dry_run: bool) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-@click.option("--backend", "backend_name", type=click.Choice(wiring.BACKEND_NAMES))
+@click.option("--backend", "backend_name", type=click.Choice(BACKEND_NAMES))
 @click.pass_obj
 def status_cmd(
     state: _State,
@@ -604,6 +696,14 @@ def status_cmd(
 
     Reads the tickets (the backend's snapshot), not the files: run `tracker sync` first.
     """
+    from zoneinfo import ZoneInfo
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from tracker import wiring
+    from tracker.engine import status_rows
+
     built = _backend(state, backend_name)
     day = as_of or wiring.today(state.loaded)
     rows = status_rows(
@@ -615,7 +715,7 @@ def status_cmd(
         tz=ZoneInfo(state.loaded.config.timezone),
     )
     if fmt == "json":
-        click.echo(json.dumps({"as_of": day.isoformat(), "items": [r.to_json() for r in rows]}))
+        _echo_json(json.dumps({"as_of": day.isoformat(), "items": [r.to_json() for r in rows]}))
         return
     table = Table(box=None, pad_edge=False, show_edge=False)
     for col in ("Ticket", "Title", "Owner", "Due", "Age"):
@@ -655,7 +755,7 @@ def status_cmd(
     help="Keep one report issue per ISO week in the GitHub repository (github.repo or "
     "GITHUB_REPOSITORY), whatever the backend; without one, only the local backend keeps it.",
 )
-@click.option("--backend", "backend_name", type=click.Choice(wiring.BACKEND_NAMES))
+@click.option("--backend", "backend_name", type=click.Choice(BACKEND_NAMES))
 @click.pass_obj
 def report_cmd(
     state: _State,
@@ -679,6 +779,12 @@ def report_cmd(
     limit continues in comments; report.close_previous closes earlier weeks' issues). Under
     GitHub Actions the Markdown also goes to the job summary.
     """
+    from rich.console import Console
+
+    from tracker import wiring
+    from tracker.gha import append_step_summary, write_outputs
+    from tracker.report import compute_for_config, render_text, to_csv, to_json, to_markdown
+
     built = _backend(state, backend_name)
     loaded = state.loaded
     # Checked before the listing: a configured repository without a token is a usage error.
@@ -700,11 +806,12 @@ def report_cmd(
             Path(output).write_text(body or markdown, encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"{output}: cannot write the report: {exc.strerror}") from None
+        _json.kept = True  # the object went to the file asked for
         _err.print(f"report written to {escape(output)}")
     elif fmt == "text":
         render_text(report, Console(highlight=False))
     else:
-        click.echo(body, nl=False)
+        _echo_json(body, nl=False)
     append_step_summary(markdown)
     if not post:
         return
@@ -750,6 +857,8 @@ def init_cmd(repo: str | None, force: bool, action_ref: str | None) -> None:
 
     Safe to run again: files that exist are kept unless --force.
     """
+    from tracker import scaffold
+
     root = Path.cwd()
     files = scaffold.planned_files(
         repo or scaffold.repo_from_git(root), action_ref or scaffold.DEFAULT_ACTION_REF
@@ -768,12 +877,16 @@ def config_group() -> None:
 @config_group.command("schema")
 def config_schema_cmd() -> None:
     """Print the JSON Schema of .tracker.yml (point your editor's YAML support at it)."""
+    from tracker import scaffold
+
     click.echo(json.dumps(scaffold.config_schema(), indent=2))
 
 
 @config_group.command("docs")
 def config_docs_cmd() -> None:
     """Print the configuration reference in Markdown (docs/configuration.md)."""
+    from tracker import scaffold
+
     click.echo(scaffold.configuration_markdown(), nl=False)
 
 
@@ -783,24 +896,32 @@ def config_docs_cmd() -> None:
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the CLI; the one place that maps exceptions to exit codes."""
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    _json.wanted = _json.kept = False
     try:
         cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except TrackerError as exc:
         _err.print(f"[red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+        _json.keep({"error": str(exc), "exit_code": exc.exit_code})
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         _err.print("interrupted")
+        _json.keep({"error": "interrupted", "exit_code": EXIT_INTERRUPTED})
         sys.exit(EXIT_INTERRUPTED)
     except KeyboardInterrupt:
         _err.print("interrupted")
+        _json.keep({"error": "interrupted", "exit_code": EXIT_INTERRUPTED})
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
+        code = EXIT_USAGE if exc.exit_code == 2 else exc.exit_code
+        _json.keep({"error": exc.format_message(), "exit_code": code})
+        sys.exit(code)
     except SystemExit:
         raise
     except Exception as exc:
         if verbose:
+            import traceback
+
             traceback.print_exc()
         _err.print(
             f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
@@ -808,6 +929,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             "report it with the command you ran.",
             highlight=False,
             markup=True,
+        )
+        _json.keep(
+            {"error": f"internal error: {type(exc).__name__}: {exc}", "exit_code": EXIT_INTERNAL}
         )
         sys.exit(EXIT_INTERNAL)
     sys.exit(0)

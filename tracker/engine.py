@@ -283,6 +283,24 @@ def run_sync(
     )
 
 
+def deferred_outcome(
+    files: list[tuple[Path, str]],
+    backend: Backend,
+    reason: str,
+    *,
+    as_of: dt.date,
+    parse_options: ParseOptions = DEFAULT_OPTIONS,
+) -> SyncOutcome:
+    """A run stopped before its first write (the listing hit the rate limit): every item deferred.
+
+    What `--format json` prints then, so a script learns what is left for the next run.
+    """
+    parsed, unreadable = _parse_all(files, parse_options)
+    why = f"sync deferred: {reason}"
+    items = [ItemResult(i.key, "deferred", why) for f in parsed for i in f.pm.items]
+    return SyncOutcome(tuple(unreadable + items), backend.requests_made, SyncPlan((), as_of))
+
+
 # --- tracker status ------------------------------------------------------------------------------
 
 

@@ -6,8 +6,12 @@ continuation `+` turned into a nested list, an empty nested item whose reference
 parent) an edit can change what the file says. So the edited bytes are parsed again: every item
 must come back with the same key, title, owners and due date, in the same order, and each edit
 must read back (the reference among the item's tickets, the status done). If not, the edits are
-applied one at a time and only those that pass are kept; the others are refused, so the file
-keeps saying what its authors wrote. One extra parse per file written; none on a no-op run.
+tried in halves, then quarters, down to single edits, and only those that pass are kept; the
+others are refused, so the file keeps saying what its authors wrote.
+
+Cost: all edits of a file are made in one sweep over it (`FileEditor`), then one parse checks
+them all, so a file's write-back is linear in its items; none on a no-op run. Only when some edit
+does not read back do more parses follow, about two per refused edit times log2(edits).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from tracker.errors import WriteBackError
 from tracker.model import ActionItem, Postmortem
 from tracker.parse import ParseOptions, parse_postmortem
 from tracker.parse.values import normalise_text
-from tracker.writeback import append_reference, set_checkbox, set_status_cell
+from tracker.writeback import FileEditor
 
 Kind = Literal["ref", "status", "checkbox"]
 
@@ -34,12 +38,13 @@ class Edit:
     value: str
 
 
-def _apply(data: bytes, e: Edit) -> bytes:
+def _apply(ed: FileEditor, e: Edit) -> None:
     if e.kind == "ref":
-        return append_reference(data, e.item, e.value)
-    if e.kind == "status":
-        return set_status_cell(data, e.item, e.value)
-    return set_checkbox(data, e.item, True)
+        ed.append_reference(e.item, e.value)
+    elif e.kind == "status":
+        ed.set_status_cell(e.item, e.value)
+    else:
+        ed.set_checkbox(e.item, True)
 
 
 def _facts(item: ActionItem) -> tuple[object, ...]:
@@ -68,38 +73,48 @@ def reads_back(
     return True
 
 
+def _sweep(
+    data: bytes, edits: Sequence[tuple[int, Edit]], problems: dict[int, str]
+) -> tuple[bytes, list[tuple[int, Edit]]]:
+    """`data` with `edits` made in one pass; those that raise go into `problems`."""
+    ed = FileEditor(data)
+    made: list[tuple[int, Edit]] = []
+    for n, e in edits:
+        try:
+            _apply(ed, e)
+            made.append((n, e))
+        except WriteBackError as exc:  # one odd line must not cost the others
+            problems[n] = str(exc)
+    return ed.data(), made
+
+
 def apply_checked(
     data: bytes, pm: Postmortem, edits: Sequence[Edit], options: ParseOptions
 ) -> tuple[bytes, dict[int, str]]:
     """`data` with the edits that read back; the problems of the others, by edit index."""
     problems: dict[int, str] = {}
-    out = data
-    kept: list[Edit] = []
-    for n, e in enumerate(edits):
-        try:
-            out = _apply(out, e)
-            kept.append(e)
-        except WriteBackError as exc:  # one odd line must not cost the others
-            problems[n] = str(exc)
-    if out == data or reads_back(pm, out, kept, options):
+    out, made = _sweep(data, list(enumerate(edits)), problems)
+    if out == data or reads_back(pm, out, [e for _, e in made], options):
         return out, problems
-    # Some edit changed what the file says: keep only those that read back together.
-    out = data
-    kept = []
-    for n, e in enumerate(edits):
-        if n in problems:
-            continue
-        try:
-            candidate = _apply(out, e)
-        except WriteBackError as exc:
-            problems[n] = str(exc)
-            continue
-        if reads_back(pm, candidate, [*kept, e], options):
-            out = candidate
-            kept.append(e)
-        else:
+    # Some edit changed what the file says: keep the groups of edits that read back together,
+    # halving a group that does not, in order, until the culprits are single edits.
+    kept: list[Edit] = []
+
+    def keep(group: Sequence[tuple[int, Edit]], base: bytes) -> bytes:
+        candidate, group = _sweep(base, group, problems)
+        if not group:
+            return base
+        if reads_back(pm, candidate, [*kept, *(e for _, e in group)], options):
+            kept.extend(e for _, e in group)
+            return candidate
+        if len(group) == 1:
+            n, e = group[0]
             problems[n] = (
                 f"line {e.item.line}: writing {e.value!r} there would change how the postmortem "
                 "reads (its items or their text), so it was not written: add it by hand"
             )
-    return out, problems
+            return base
+        half = len(group) // 2
+        return keep(group[half:], keep(group[:half], base))
+
+    return keep(made, data), problems

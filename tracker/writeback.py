@@ -5,6 +5,11 @@ lone CR, mixed), a UTF-8 byte order mark, a missing final newline, undecodable b
 padding of other cells stay exactly as they were. No edit adds or removes a line, so the line
 numbers of a parse stay valid after any number of edits. `apply_edits` is the only function here
 that touches the disk.
+
+`FileEditor` holds one file's lines while many edits are made: the lines are decoded, the code
+regions scanned and each table and the link definitions read once, and each edit changes one line
+in place, so a file's write-back costs one pass whatever its number of items. The module-level
+functions are one-edit shorthands for it.
 """
 
 from __future__ import annotations
@@ -89,16 +94,6 @@ def _encode(text: str) -> bytes:
         return text.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError as exc:
         raise WriteBackError(f"cannot write {text!r}: it is not valid text") from exc
-
-
-def _edit_line(data: bytes, idx: int, fn: Callable[[str], str]) -> bytes:
-    doc = _Lines.of(data)
-    old = doc.text(idx)
-    new = fn(old)
-    if new == old:
-        return data
-    doc.set_text(idx, new)
-    return doc.join()
 
 
 # --- table cells -------------------------------------------------------------------------------
@@ -218,22 +213,6 @@ def _verify_cells(old: str, new: str, column: int, content: str) -> None:
     )
 
 
-def set_cell(data: bytes, line: int, column: int, value: str) -> bytes:
-    """Set the table cell at 1-based `line`, 0-based `column` to `value` (pipes escaped).
-
-    Raises:
-        WriteBackError: the line does not exist or is not a table row, or the value cannot be
-            written into a cell.
-    """
-    doc = _Lines.of(data)
-    idx = doc.check(line)
-    content = _escape(value)
-    try:
-        return _edit_line(data, idx, lambda s: _with_cell(s, column, content, value.strip()))
-    except WriteBackError as exc:
-        raise WriteBackError(f"line {line}: {exc}") from exc
-
-
 def _status_column(item: ActionItem) -> int:
     for c in item.cells:
         if c.name == "status":
@@ -242,15 +221,6 @@ def _status_column(item: ActionItem) -> int:
         f"item on line {item.line} has no Status cell to write to"
         + ("" if item.source == "table" else " (only table rows have one)")
     )
-
-
-def set_status_cell(data: bytes, item: ActionItem, value: str) -> bytes:
-    """Write `value` into the Status cell of a table item.
-
-    Raises:
-        WriteBackError: the item has no Status cell, or the cell cannot be written.
-    """
-    return set_cell(data, item.line, _status_column(item), value)
 
 
 def _find_table(texts: list[str], in_code: list[bool], idx: int) -> Table:
@@ -319,19 +289,6 @@ def _list_text_lines(texts: list[str], in_code: list[bool], item: ActionItem) ->
     raise WriteBackError(f"line {item.line} does not start a list item with text")
 
 
-def _own_text_lines(doc: _Lines, item: ActionItem) -> tuple[int, int]:
-    """First and last 0-based line of the text a list or inline item's title is read from."""
-    doc.check(item.line)
-    texts = doc.texts()
-    if item.source == "list":
-        return _list_text_lines(texts, scan(texts).in_code, item)
-    first = item.line - 1
-    last = min(max(item.end_line, item.line), len(texts)) - 1
-    while last > first and not texts[last].strip():
-        last -= 1
-    return first, last
-
-
 @dataclass(frozen=True)
 class _Marker:
     ref: str
@@ -368,152 +325,274 @@ def _check_ref(ref: str) -> None:
         )
 
 
-# --- ticket references -------------------------------------------------------------------------
+# --- the editor --------------------------------------------------------------------------------
+
+
+class FileEditor:
+    """One file's bytes under edit: many edits, one pass over the file.
+
+    The lines are decoded once; the code regions, each table and the link definitions are found
+    once, when first needed. No edit adds or removes a line or changes a table's header, code
+    fences or link definitions, so these stay valid while lines change; `safe_edit.py` reads the
+    result back, which catches any edit that changes what the file says. An edit that raises
+    changes nothing.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._original = data
+        self._doc = _Lines.of(data)
+        self._texts = self._doc.texts()
+        self._in_code: list[bool] | None = None
+        self._tables: dict[int, Table] = {}  # every line of a table read, header to end
+        self._defs: dict[str, str] | None = None
+        self.touched: set[int] = set()  # 0-based indexes of the lines changed
+
+    def data(self) -> bytes:
+        """The file with every edit made so far (the very bytes given when there was none)."""
+        return self._doc.join() if self.touched else self._original
+
+    def _code(self) -> list[bool]:
+        if self._in_code is None:
+            self._in_code = scan(self._texts).in_code
+        return self._in_code
+
+    def _definitions(self) -> dict[str, str]:
+        if self._defs is None:
+            self._defs = _values.reference_definitions(self._texts)
+        return self._defs
+
+    def _edit(self, idx: int, fn: Callable[[str], str]) -> None:
+        old = self._texts[idx]
+        new = fn(old)
+        if new != old:
+            self._doc.set_text(idx, new)
+            self._texts[idx] = new
+            self.touched.add(idx)
+
+    def _table_at(self, idx: int) -> Table:
+        """The table holding data row `idx` (see `_find_table`), read once per table."""
+        line = self._texts[idx]
+        in_code = self._code()
+        if in_code[idx] or "|" not in line or is_delimiter_row(line):
+            raise WriteBackError(f"line {idx + 1} is not a table row")
+        table = self._tables.get(idx)
+        if table is None:
+            table = _find_table(self._texts, in_code, idx)
+            for j in range(table.header_line, table.end_line):
+                self._tables[j] = table
+        elif idx <= table.header_line + 1:
+            raise WriteBackError(f"line {idx + 1} is not a row of a table with a header")
+        return table
+
+    # --- table cells
+
+    def set_cell(self, line: int, column: int, value: str) -> None:
+        """Set the table cell at 1-based `line`, 0-based `column` to `value` (pipes escaped).
+
+        Raises:
+            WriteBackError: the line does not exist or is not a table row, or the value cannot
+                be written into a cell.
+        """
+        idx = self._doc.check(line)
+        content = _escape(value)
+        try:
+            self._edit(idx, lambda s: _with_cell(s, column, content, value.strip()))
+        except WriteBackError as exc:
+            raise WriteBackError(f"line {line}: {exc}") from exc
+
+    def set_status_cell(self, item: ActionItem, value: str) -> None:
+        """Write `value` into the Status cell of a table item.
+
+        Raises:
+            WriteBackError: the item has no Status cell, or the cell cannot be written.
+        """
+        self.set_cell(item.line, _status_column(item), value)
+
+    def _reference_columns(self, idx: int, item: ActionItem) -> tuple[int | None, int]:
+        """(Ticket column or None, Item column) of a table item's row."""
+        table = self._table_at(idx)
+        if "item" not in table.roles:
+            raise WriteBackError(f"the table of line {idx + 1} has no Item column")
+        ticket = next((c.column for c in item.cells if c.name == "ticket"), None)
+        if ticket is None:
+            ticket = table.roles.get("ticket")
+        return ticket, table.roles["item"]
+
+    # --- ticket references
+
+    def _own_text_lines(self, item: ActionItem) -> tuple[int, int]:
+        """First and last 0-based line of the text a list or inline item's title is read from."""
+        self._doc.check(item.line)
+        texts = self._texts
+        if item.source == "list":
+            return _list_text_lines(texts, self._code(), item)
+        first = item.line - 1
+        last = min(max(item.end_line, item.line), len(texts)) - 1
+        while last > first and not texts[last].strip():
+            last -= 1
+        return first, last
+
+    def tracked_refs(self, item: ActionItem) -> tuple[str, ...]:
+        """The references in `(tracked: REF)` markers the item carries, in order.
+
+        Raises:
+            WriteBackError: the item's lines do not match its kind (the file changed since the
+                parse).
+        """
+        if item.source == "table":
+            idx = self._doc.check(item.line)
+            s = self._texts[idx]
+            spans = _spans(s)
+            cols = self._reference_columns(idx, item)
+            return tuple(
+                m.group(1)
+                for col in cols
+                if col is not None and col < len(spans)
+                for m in _TRACKED_RE.finditer(spans[col].text(s))
+            )
+        first, last = self._own_text_lines(item)
+        return tuple(m.ref for m in _markers(self._texts, first, last))
+
+    def append_reference(self, item: ActionItem, ref: str) -> None:
+        """Record ticket `ref` in the item: its Ticket cell, else ` (tracked: REF)` after its text.
+
+        A list or inline item gets the marker at the end of its first paragraph (before any
+        nested list). A table item gets `ref` in its Ticket cell when the cell is empty (or a
+        placeholder such as `TBD`) and the parser reads `ref` there as a reference, the marker
+        appended to that cell when it holds something else, and the marker in its Item cell when
+        it has no Ticket cell. An item already carrying `(tracked: REF)` is left as it is; a
+        different tracked reference is replaced.
+
+        Raises:
+            WriteBackError: `ref` cannot be written, or the item's lines do not match its kind.
+        """
+        _check_ref(ref)
+        if item.source == "table":
+            self._append_to_row(item, ref)
+            return
+        first, last = self._own_text_lines(item)
+        texts = self._texts
+        found = _markers(texts, first, last)
+        if any(m.ref == ref for m in found):
+            return
+        if found:
+            m = found[0]
+            self._edit(m.line, lambda line: line[: m.start] + ref + line[m.end :])
+        else:
+
+            def tag(line: str) -> str:
+                cut = len(line.rstrip(" \t"))
+                return line[:cut] + _tag(ref) + line[cut:]
+
+            self._edit(last, tag)
+
+    def _append_to_row(self, item: ActionItem, ref: str) -> None:
+        idx = self._doc.check(item.line)
+        s = self._texts[idx]
+        ticket, item_col = self._reference_columns(idx, item)
+        spans = _spans(s)
+
+        def cell(col: int) -> str:
+            return spans[col].text(s) if col < len(spans) else ""
+
+        def put(col: int, content: str) -> None:
+            self._edit(idx, lambda line: _with_cell(line, col, content))
+
+        cols = [c for c in (ticket, item_col) if c is not None]
+        found = [(col, m) for col in cols for m in _TRACKED_RE.finditer(cell(col))]
+        if any(m.group(1) == ref for _, m in found):
+            return
+        if found:
+            col, m = found[0]
+            text = cell(col)
+            put(col, text[: m.start(1)] + ref + text[m.end(1) :])
+        elif ticket is not None and _values.extract_tickets(ref, {})[1] == [ref]:
+            text = cell(ticket)
+            if ref in _values.extract_tickets(text, self._definitions())[1]:
+                return
+            if text.strip("*_ ").casefold() in _PLACEHOLDERS:
+                put(ticket, ref)
+            else:
+                put(ticket, text + _tag(ref))
+        else:
+            put(item_col, cell(item_col) + _tag(ref))
+
+    # --- checkboxes
+
+    def set_checkbox(self, item: ActionItem, done: bool) -> None:
+        """Tick (`[x]`) or clear (`[ ]`) the item's checkbox; `[X]`, `[*]`, `[✓]` count as ticked.
+
+        Raises:
+            WriteBackError: the item's first line has no checkbox where the parser reads one.
+        """
+        idx = self._doc.check(item.line)
+        s = self._texts[idx]
+
+        def flip(mark: str) -> str | None:
+            if done:
+                return None if mark in _DONE_MARKS else "x"
+            return " " if mark in _DONE_MARKS else None
+
+        if item.source == "table":
+            _, item_col = self._reference_columns(idx, item)
+            spans = _spans(s)
+            text = spans[item_col].text(s) if item_col < len(spans) else ""
+            m = _BOX_RE.match(text)
+            if m is None:
+                raise WriteBackError(f"the Item cell on line {item.line} has no checkbox")
+            mark = flip(m.group("mark"))
+            if mark is None:
+                return
+            new_text = text[: m.start("mark")] + mark + text[m.end("mark") :]
+            self._edit(idx, lambda line: _with_cell(line, item_col, new_text))
+            return
+        if item.source == "inline":
+            head = _INLINE_RE.match(s)
+            m = _BOX_RE.match(s, head.end()) if head else None
+        else:
+            m = _LIST_BOX_RE.match(s)
+        if m is None:
+            raise WriteBackError(f"line {item.line} has no checkbox")
+        mark = flip(m.group("mark"))
+        if mark is not None:
+            new = s[: m.start("mark")] + mark + s[m.end("mark") :]
+            self._edit(idx, lambda _: new)
+
+
+# --- one edit at a time (each reads the whole file: for several, use one FileEditor) ---------
+
+
+def set_cell(data: bytes, line: int, column: int, value: str) -> bytes:
+    """`FileEditor.set_cell` on `data`."""
+    ed = FileEditor(data)
+    ed.set_cell(line, column, value)
+    return ed.data()
+
+
+def set_status_cell(data: bytes, item: ActionItem, value: str) -> bytes:
+    """`FileEditor.set_status_cell` on `data`."""
+    ed = FileEditor(data)
+    ed.set_status_cell(item, value)
+    return ed.data()
 
 
 def tracked_refs(data: bytes, item: ActionItem) -> tuple[str, ...]:
-    """The references in `(tracked: REF)` markers the item carries, in order.
-
-    Raises:
-        WriteBackError: the item's lines do not match its kind (the file changed since the parse).
-    """
-    doc = _Lines.of(data)
-    if item.source == "table":
-        texts = doc.texts()
-        idx = doc.check(item.line)
-        s = texts[idx]
-        spans = _spans(s)
-        cols = _reference_columns(texts, idx, item)
-        return tuple(
-            m.group(1)
-            for col in cols
-            if col is not None and col < len(spans)
-            for m in _TRACKED_RE.finditer(spans[col].text(s))
-        )
-    first, last = _own_text_lines(doc, item)
-    return tuple(m.ref for m in _markers(doc.texts(), first, last))
-
-
-def _reference_columns(texts: list[str], idx: int, item: ActionItem) -> tuple[int | None, int]:
-    """(Ticket column or None, Item column) of a table item's row."""
-    table = _find_table(texts, scan(texts).in_code, idx)
-    if "item" not in table.roles:
-        raise WriteBackError(f"the table of line {idx + 1} has no Item column")
-    ticket = next((c.column for c in item.cells if c.name == "ticket"), None)
-    if ticket is None:
-        ticket = table.roles.get("ticket")
-    return ticket, table.roles["item"]
+    """`FileEditor.tracked_refs` on `data`."""
+    return FileEditor(data).tracked_refs(item)
 
 
 def append_reference(data: bytes, item: ActionItem, ref: str) -> bytes:
-    """Record ticket `ref` in the item: its Ticket cell, else ` (tracked: REF)` after its text.
-
-    A list or inline item gets the marker at the end of its first paragraph (before any nested
-    list). A table item gets `ref` in its Ticket cell when the cell is empty (or a placeholder
-    such as `TBD`) and the parser reads `ref` there as a reference, the marker appended to that
-    cell when it holds something else, and the marker in its Item cell when it has no Ticket cell.
-    An item already carrying `(tracked: REF)` is left as it is; a different tracked reference is
-    replaced.
-
-    Raises:
-        WriteBackError: `ref` cannot be written, or the item's lines do not match its kind.
-    """
-    _check_ref(ref)
-    if item.source == "table":
-        return _append_to_row(data, item, ref)
-    doc = _Lines.of(data)
-    first, last = _own_text_lines(doc, item)
-    texts = doc.texts()
-    found = _markers(texts, first, last)
-    if any(m.ref == ref for m in found):
-        return data
-    if found:
-        m = found[0]
-        line = texts[m.line]
-        doc.set_text(m.line, line[: m.start] + ref + line[m.end :])
-    else:
-        line = texts[last]
-        cut = len(line.rstrip(" \t"))
-        doc.set_text(last, line[:cut] + _tag(ref) + line[cut:])
-    return doc.join()
-
-
-def _append_to_row(data: bytes, item: ActionItem, ref: str) -> bytes:
-    doc = _Lines.of(data)
-    idx = doc.check(item.line)
-    texts = doc.texts()
-    s = texts[idx]
-    ticket, item_col = _reference_columns(texts, idx, item)
-    spans = _spans(s)
-
-    def cell(col: int) -> str:
-        return spans[col].text(s) if col < len(spans) else ""
-
-    def put(col: int, content: str) -> bytes:
-        return _edit_line(data, idx, lambda line: _with_cell(line, col, content))
-
-    cols = [c for c in (ticket, item_col) if c is not None]
-    found = [(col, m) for col in cols for m in _TRACKED_RE.finditer(cell(col))]
-    if any(m.group(1) == ref for _, m in found):
-        return data
-    if found:
-        col, m = found[0]
-        text = cell(col)
-        return put(col, text[: m.start(1)] + ref + text[m.end(1) :])
-    if ticket is not None and _values.extract_tickets(ref, {})[1] == [ref]:
-        text = cell(ticket)
-        defs = _values.reference_definitions(texts)
-        if ref in _values.extract_tickets(text, defs)[1]:
-            return data
-        if text.strip("*_ ").casefold() in _PLACEHOLDERS:
-            return put(ticket, ref)
-        return put(ticket, text + _tag(ref))
-    return put(item_col, cell(item_col) + _tag(ref))
-
-
-# --- checkboxes --------------------------------------------------------------------------------
+    """`FileEditor.append_reference` on `data`."""
+    ed = FileEditor(data)
+    ed.append_reference(item, ref)
+    return ed.data()
 
 
 def set_checkbox(data: bytes, item: ActionItem, done: bool) -> bytes:
-    """Tick (`[x]`) or clear (`[ ]`) the item's checkbox; `[X]`, `[*]`, `[✓]` count as ticked.
-
-    Raises:
-        WriteBackError: the item's first line has no checkbox where the parser reads one.
-    """
-    doc = _Lines.of(data)
-    idx = doc.check(item.line)
-    s = doc.text(idx)
-
-    def flip(mark: str) -> str | None:
-        if done:
-            return None if mark in _DONE_MARKS else "x"
-        return " " if mark in _DONE_MARKS else None
-
-    if item.source == "table":
-        texts = doc.texts()
-        _, item_col = _reference_columns(texts, idx, item)
-        spans = _spans(s)
-        text = spans[item_col].text(s) if item_col < len(spans) else ""
-        m = _BOX_RE.match(text)
-        if m is None:
-            raise WriteBackError(f"the Item cell on line {item.line} has no checkbox")
-        mark = flip(m.group("mark"))
-        if mark is None:
-            return data
-        new_text = text[: m.start("mark")] + mark + text[m.end("mark") :]
-        return _edit_line(data, idx, lambda line: _with_cell(line, item_col, new_text))
-    if item.source == "inline":
-        head = _INLINE_RE.match(s)
-        m = _BOX_RE.match(s, head.end()) if head else None
-    else:
-        m = _LIST_BOX_RE.match(s)
-    if m is None:
-        raise WriteBackError(f"line {item.line} has no checkbox")
-    mark = flip(m.group("mark"))
-    if mark is None:
-        return data
-    doc.set_text(idx, s[: m.start("mark")] + mark + s[m.end("mark") :])
-    return doc.join()
+    """`FileEditor.set_checkbox` on `data`."""
+    ed = FileEditor(data)
+    ed.set_checkbox(item, done)
+    return ed.data()
 
 
 # --- the file ----------------------------------------------------------------------------------

@@ -10,13 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-import yaml
-
 from tracker.model import ActionItem, Postmortem, Problem, Source, Status, TableCell
 from tracker.parse import items as it
 from tracker.parse import values as v
 from tracker.parse.lists import Block, ListNode, blocks
-from tracker.parse.markdown import Outline, scan, tokenize
+from tracker.parse.markdown import Outline, load_front_matter, nesting_problems, scan, tokenize
 from tracker.parse.sections import (
     DEFAULT_EXCLUDE_PATTERNS,
     DEFAULT_SECTION_PATTERNS,
@@ -275,7 +273,7 @@ def _parse(
     front: dict[str, Any] = {}
     if outline.front_matter is not None:
         try:
-            loaded = yaml.safe_load(outline.front_matter)
+            loaded = load_front_matter(outline.front_matter)
             if isinstance(loaded, dict):
                 front = loaded
         except Exception as exc:  # YAMLError, and ValueError for a date such as 2026-02-30
@@ -460,7 +458,9 @@ def _parse_region(doc: _Doc, region: Region) -> None:
     for t in tables:
         if not t.is_action_table:
             doc.explain(t.header_line, t.end_line, "skipped", "a table without an item column")
-    entries: list[Block | Table] = [*blocks(tokenize("\n".join(masked)), region.start)]
+    tokens = tokenize("\n".join(masked))
+    doc.problems.extend(nesting_problems(tokens, region.start))
+    entries: list[Block | Table] = [*blocks(tokens, region.start)]
     entries.extend(action_tables)
     entries.sort(key=lambda e: e.header_line if isinstance(e, Table) else e.line)
     groups = _group_by_heading(doc, region, entries)

@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
+import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+from tracker.model import Problem
 
 _ATX_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -46,6 +50,26 @@ def split_front_matter(lines: list[str]) -> tuple[str | None, int]:
         if lines[i].rstrip() in ("---", "..."):
             return "\n".join(lines[1:i]), i + 1
     return None, 0
+
+
+# libyaml's parser builds the same values (the constructor is the same Python SafeConstructor) at
+# a sixth of the cost; pure Python where PyYAML was built without it.
+_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_front_matter(text: str) -> Any:
+    """`yaml.safe_load(text)`, with libyaml when present.
+
+    Raises:
+        yaml.YAMLError, ValueError: as `yaml.safe_load` raises them; errors always come from the
+            pure-Python loader, so their messages and line marks do not depend on libyaml.
+    """
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - a SafeLoader
+    except Exception:  # re-raised below, in the pure loader's exact wording
+        if _FAST_LOADER is yaml.SafeLoader:
+            raise
+    return yaml.safe_load(text)
 
 
 def scan(lines: list[str]) -> Outline:
@@ -111,6 +135,14 @@ def scan(lines: list[str]) -> Outline:
     return outline
 
 
+# markdown-it-py stops reading at `maxNesting` open blocks and silently drops the rest of the text
+# (commonmark preset: 20, i.e. a list nested 10 deep; each list level opens a list and an item).
+# 200 reads 100 list levels or 200 quote levels, well within Python's recursion limit; past that
+# the drop is reported (`nesting_problems`).
+MAX_NESTING = 200
+_CONTAINERS = frozenset({"list_item_open", "blockquote_open"})
+
+
 @lru_cache(maxsize=1)
 def _md() -> MarkdownIt:
     # CommonMark without raw HTML blocks (they would swallow following lines); tables are read by
@@ -118,8 +150,38 @@ def _md() -> MarkdownIt:
     # Only block structure is needed (list items, paragraphs, headings with their source lines);
     # item text is read from each inline token's raw `content` by our own rules. Skipping the
     # inline pass saves most of the time and its worst cases ("[[[[..." is quadratic there).
-    return MarkdownIt("commonmark", {"html": False}).disable("inline")
+    options = {"html": False, "maxNesting": MAX_NESTING}
+    return MarkdownIt("commonmark", options).disable("inline")
 
 
 def tokenize(text: str) -> list[Token]:
     return _md().parse(text)
+
+
+def nesting_problems(tokens: list[Token], offset: int) -> list[Problem]:
+    """A problem at the line where markdown-it stopped reading nested blocks, if it did.
+
+    A list item or quote opened at the limit gets no content: that line and everything after it
+    in the same list or quote (often the rest of the region) are missing from `tokens`.
+    """
+    cut = next(
+        (
+            t.map[0]
+            for t in tokens
+            if t.type in _CONTAINERS and t.level >= MAX_NESTING - 1 and t.map is not None
+        ),
+        None,
+    )
+    if cut is None:
+        return []
+    line = offset + cut + 1
+    return [
+        Problem(
+            "PM022",
+            "error",
+            f"lists or quotes nest too deeply here (at most {MAX_NESTING} nested blocks, about "
+            f"{MAX_NESTING // 2 - 1} list levels): reading stopped at line {line}, so no action "
+            "item from there to the end of this list or quote was read; flatten the nesting",
+            line,
+        )
+    ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tracker.parse.values import visible_text
 
 _DELIM_CELL_RE = re.compile(r"^\s*:?-+:?\s*$")
+_DELIM_ROW_RE = re.compile(r"[\s|:-]*")  # the only characters a delimiter row can hold
 
 # header synonyms -> column role
 _ROLES: dict[str, tuple[str, ...]] = {
@@ -113,6 +114,13 @@ class Table:
 def split_row(line: str) -> list[Cell]:
     """Cells of one table line; `\\|` and pipes inside code spans do not split."""
     s = line.rstrip("\r\n")
+    if "\\" not in s and "`" not in s:
+        return _split_plain(s)
+    return _split_escaped(s)
+
+
+def _split_escaped(s: str) -> list[Cell]:
+    """`split_row` character by character: escapes and code spans."""
     cells: list[Cell] = []
     i = 0
     n = len(s)
@@ -151,6 +159,24 @@ def split_row(line: str) -> list[Cell]:
     return cells
 
 
+def _split_plain(s: str) -> list[Cell]:
+    """`split_row` for a line without escapes or code spans: every pipe splits (no char loop)."""
+    pos = len(s) - len(s.lstrip(" \t"))
+    if pos < len(s) and s[pos] == "|":
+        pos += 1
+    parts = s[pos:].split("|")
+    cells: list[Cell] = []
+    for part in parts[:-1]:
+        content = part.strip()
+        cs = pos + len(part) - len(part.lstrip())
+        cells.append(Cell(content, cs, cs + len(content)))
+        pos += len(part) + 1
+    tail = parts[-1]
+    if tail.strip() or not cells:
+        cells.append(_cell(s, pos, len(s)))
+    return cells
+
+
 def _cell(s: str, start: int, end: int) -> Cell:
     raw = s[start:end]
     lstrip = len(raw) - len(raw.lstrip())
@@ -160,8 +186,8 @@ def _cell(s: str, start: int, end: int) -> Cell:
 
 
 def is_delimiter_row(line: str) -> bool:
-    if "-" not in line:
-        return False
+    if "-" not in line or not _DELIM_ROW_RE.fullmatch(line):
+        return False  # most rows hold text: no need to split them
     cells = split_row(line)
     if not cells:
         return False

@@ -357,6 +357,8 @@ _ESCAPE_RE = re.compile(r"\\([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
 
 def visible_text(md: str) -> str:
     """Markdown (links already reduced) to plain text: emphasis, code ticks, tags removed."""
+    if not ("`" in md or "<" in md or "*" in md or "_" in md or "~" in md or "\\" in md):
+        return " ".join(md.split())  # no markup character: every rule below would keep md as is
     s = _CODE_RE.sub(lambda m: m.group(1).strip(), md)
     s = _HTML_TAG_RE.sub("", s)
     for _ in range(3):
