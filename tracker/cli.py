@@ -41,6 +41,7 @@ from tracker.lint import LintSettings, lint_repository, rank
 from tracker.model import Postmortem, Problem
 from tracker.parse import parse_postmortem
 from tracker.report import compute_for_config, render_text, to_csv, to_json, to_markdown
+from tracker.report.sources import gather
 from tracker.sync import ItemResult
 
 if TYPE_CHECKING:
@@ -659,7 +660,13 @@ def report_cmd(
     to_github = post and wiring.forge_configured(loaded)
     forge = wiring.build_forge(loaded, "report --post") if to_github else None
     day = as_of or wiring.today(state.loaded)
-    report = compute_for_config(built.backend.list_tracked(), day, state.loaded.config)
+    cfg = loaded.config
+    inputs = gather(loaded.root, discover((), loaded.root, cfg.paths, cfg.exclude), cfg)
+    tickets = built.backend.list_tracked()
+    report = compute_for_config(
+        tickets, day, cfg, history=inputs.history, file_items=inputs.file_items,
+        program=inputs.program,
+    )  # fmt: skip
     markdown = to_markdown(report, nudge=state.loaded.config.report.nudge)
     if fmt == "json":
         body = json.dumps(to_json(report), ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,200 @@
+"""The true history of postmortems and their action items, read from git in one subprocess.
+
+`read_history` runs a single `git log -p` over the folders that hold the postmortems (the
+first-parent line of the branch checked out, which is the default branch where the weekly
+report runs) and keeps, per file, the lines each commit added. `ItemHistory` then answers, for
+an item's text: the commit that added it, the first commit that marked it done, and the last
+commit that changed it (a human edit: ticket links the tool writes back do not count).
+
+Commits at the edge of a shallow clone ("grafted") are history that is missing: what they add
+is not known to have been added then, so callers fall back to the postmortem date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from tracker.errors import TrackerError
+
+_RS, _US = "\x1e", "\x1f"
+_FORMAT = f"{_RS}%H{_US}%cI{_US}%an{_US}%D"
+_NEEDLE_CHARS = 60  # an item's text is matched by its first normalised characters
+_MARKUP = re.compile(r"[*_~`\\]+")
+_SPACE = re.compile(r"\s+")
+# Ticket references the tool writes back: "(tracked: #412)", "#412", "OPS-17", "local:17".
+_REFS = re.compile(r"\(tracked:[^)]*\)|(?<![\w/])#\d+\b|\b[A-Z][A-Z0-9]{1,9}-\d+\b|\blocal:\d+\b")
+_CHECKED = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[[xX✓✔]\]")
+_DONE_WORD = re.compile(
+    r"^(?:done|closed|complete[d]?|fixed|resolved|shipped|finished|merged|implemented|✅|✔️?)"
+    r"(?:\b|\s|$)",
+    re.IGNORECASE,
+)
+_STATUS_LABEL = re.compile(
+    r"\bstatus\s*[:=]\s*\**\s*(done|closed|complete[d]?|fixed|resolved|shipped|finished)\b",
+    re.IGNORECASE,
+)
+
+
+class HistoryError(TrackerError):
+    """git could not be read."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    when: dt.datetime  # committer date: when it landed on the branch
+    author: str
+    grafted: bool = False  # the edge of a shallow clone: older history is missing
+
+
+@dataclass(frozen=True)
+class Change:
+    commit: Commit
+    added: tuple[str, ...]  # the lines this commit added to the file
+
+
+@dataclass(frozen=True)
+class ItemHistory:
+    added: Commit | None = None  # None: not found, or only in a grafted commit
+    done: Commit | None = None  # the first commit where the item's line reads as done
+    edited: Commit | None = None  # the last commit that changed the item (by a person)
+
+
+def normalise(text: str) -> str:
+    """Text compared across versions: markup, ticket links, case and spacing ignored."""
+    text = _REFS.sub(" ", text)
+    return _SPACE.sub(" ", _MARKUP.sub("", text)).strip().casefold()
+
+
+def line_is_done(line: str) -> bool:
+    """A postmortem line that marks its item done: `[x]`, a done status cell, `Status: done`,
+    or struck through."""
+    if _CHECKED.match(line) or _STATUS_LABEL.search(line):
+        return True
+    stripped = line.strip()
+    if stripped.startswith("|"):
+        cells = [c.strip().strip("*_ ") for c in stripped.strip("|").split("|")]
+        return any(_DONE_WORD.match(c) and len(c) <= 24 for c in cells)
+    return bool(re.search(r"~~\S[^~]*~~", stripped))
+
+
+@dataclass(frozen=True)
+class GitHistory:
+    """Per file (repository-relative posix path, as the postmortem's `path`), oldest first."""
+
+    files: Mapping[str, tuple[Change, ...]] = field(default_factory=dict)
+
+    def published(self, path: str) -> Commit | None:
+        """The commit that first put `path` on the branch (None: unknown or history missing)."""
+        changes = self.files.get(path)
+        if not changes or changes[0].commit.grafted:
+            return None
+        return changes[0].commit
+
+    def item(self, path: str, text: str) -> ItemHistory:
+        needle = normalise(text)[:_NEEDLE_CHARS]
+        if not needle:
+            return ItemHistory()
+        added: Commit | None = None
+        done: Commit | None = None
+        edited: Commit | None = None
+        seen = False
+        last_sig: str | None = None
+        for change in self.files.get(path, ()):
+            lines = [ln for ln in change.added if needle in normalise(ln)]
+            if not lines:
+                continue
+            commit = change.commit
+            if not seen:
+                seen = True
+                added = None if commit.grafted else commit
+            if done is None and any(line_is_done(ln) for ln in lines):
+                done = None if commit.grafted else commit
+            sig = "\n".join(normalise(ln) for ln in lines)
+            if sig != last_sig:
+                edited = None if commit.grafted else commit
+                last_sig = sig
+        return ItemHistory(added, done, edited)
+
+
+def parse_log(output: str) -> GitHistory:
+    """Read `git log -p --unified=0 --format=<_FORMAT>` output (newest commit first)."""
+    per_file: dict[str, list[Change]] = {}
+    for record in output.split(_RS):
+        if not record.strip():
+            continue
+        head, _, body = record.partition("\n")
+        parts = head.split(_US)
+        if len(parts) < 4:
+            continue
+        sha, when, author, refs = parts[0], parts[1], parts[2], parts[3]
+        try:
+            moment = dt.datetime.fromisoformat(when.strip())
+        except ValueError:
+            continue
+        grafted = "grafted" in (r.strip() for r in refs.split(","))
+        commit = Commit(sha, moment, author, grafted)
+        path: str | None = None
+        added: dict[str, list[str]] = {}
+        for line in body.split("\n"):
+            if line.startswith("+++ "):
+                target = line[4:].strip()
+                path = target[2:] if target.startswith("b/") else None
+                if path is not None:
+                    added.setdefault(path, [])
+            elif line.startswith("diff --git "):
+                path = None
+            elif path is not None and line.startswith("+"):
+                added[path].append(line[1:])
+        for name, lines in added.items():
+            per_file.setdefault(name, []).append(Change(commit, tuple(lines)))
+    return GitHistory({p: tuple(reversed(c)) for p, c in per_file.items()})
+
+
+def _folders(paths: Iterable[str]) -> list[str]:
+    """The distinct folders of `paths`, without those inside another (short command lines)."""
+    folders = sorted({str(PurePosixPath(p).parent) for p in paths})
+    out: list[str] = []
+    for f in folders:
+        if f == ".":
+            return ["."]
+        if not any(f == o or f.startswith(o + "/") for o in out):
+            out.append(f)
+    return out
+
+
+def read_history(root: Path, paths: Iterable[str], *, ref: str = "HEAD") -> GitHistory:
+    """The history of the postmortem files `paths` (relative to `root`), one `git log` run.
+
+    Returns an empty history when `root` is not inside a git work tree or `git` is missing.
+
+    Raises:
+        HistoryError: git ran but failed (a bad `report.history_ref`, a corrupt repository).
+    """
+    folders = _folders(paths)
+    if not folders:
+        return GitHistory()
+    cmd = [
+        "git", "-C", str(root), "-c", "core.quotePath=false", "log", ref, "--first-parent",
+        "--diff-merges=first-parent", "--no-renames", "--relative", "-p", "--unified=0",
+        "--no-color", "--no-ext-diff", f"--format={_FORMAT}", "--", *folders,
+    ]  # fmt: skip
+    try:
+        proc = subprocess.run(cmd, capture_output=True, check=False)
+    except FileNotFoundError:
+        return GitHistory()
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        if "not a git repository" in err or "does not have any commits" in err:
+            return GitHistory()
+        first = err.splitlines()[0] if err else f"exit status {proc.returncode}"
+        raise HistoryError(
+            f"{root}: cannot read the history of the postmortems with git ({first}): check "
+            "report.history_ref in .tracker.yml, or set report.git_history: false"
+        )
+    return parse_log(proc.stdout.decode("utf-8", "replace"))
