@@ -41,7 +41,8 @@ from tracker.lint import LintSettings, lint_repository, rank
 from tracker.model import Postmortem, Problem
 from tracker.parse import parse_postmortem
 from tracker.report import compute_for_config, render_text, to_csv, to_json, to_markdown
-from tracker.report.sources import gather
+from tracker.report.render_program import program_csv
+from tracker.report.sources import gather, with_ticket_files
 from tracker.sync import ItemResult
 
 if TYPE_CHECKING:
@@ -619,9 +620,10 @@ def status_cmd(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "json", "csv"]),
+    type=click.Choice(["text", "markdown", "json", "csv", "program-csv"]),
     default="text",
     show_default=True,
+    help="csv: one row per item; program-csv: one row per postmortem (program metrics).",
 )
 @click.option("--output", "output", metavar="FILE", help="Write the report to FILE.")
 @click.option(
@@ -661,8 +663,9 @@ def report_cmd(
     forge = wiring.build_forge(loaded, "report --post") if to_github else None
     day = as_of or wiring.today(state.loaded)
     cfg = loaded.config
-    inputs = gather(loaded.root, discover((), loaded.root, cfg.paths, cfg.exclude), cfg)
     tickets = built.backend.list_tracked()
+    found = discover((), loaded.root, cfg.paths, cfg.exclude)
+    inputs = gather(loaded.root, with_ticket_files(loaded.root, found, tickets), cfg)
     report = compute_for_config(
         tickets, day, cfg, history=inputs.history, file_items=inputs.file_items,
         program=inputs.program,
@@ -672,6 +675,8 @@ def report_cmd(
         body = json.dumps(to_json(report), ensure_ascii=False, indent=2) + "\n"
     elif fmt == "csv":
         body = to_csv(report)
+    elif fmt == "program-csv":
+        body = program_csv(report.program)
     elif fmt == "markdown":
         body = markdown
     else:

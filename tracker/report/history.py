@@ -12,6 +12,7 @@ is not known to have been added then, so callers fall back to the postmortem dat
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 import subprocess
@@ -32,6 +33,12 @@ _CHECKED = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[[xX✓✔]\]")
 _DONE_WORD = re.compile(
     r"^(?:done|closed|complete[d]?|fixed|resolved|shipped|finished|merged|implemented|✅|✔️?)"
     r"(?:\b|\s|$)",
+    re.IGNORECASE,
+)
+# "**DONE**", "[done]", "(fixed)", "✅" anywhere on the line
+_MARKED_DONE = re.compile(
+    r"(?:\*\*|__)\s*(?:done|closed|complete[d]?|fixed|resolved|shipped)\s*(?:\*\*|__)"
+    r"|[\[(]\s*(?:done|closed|complete[d]?|fixed|resolved|shipped)\s*[\])]|✅",
     re.IGNORECASE,
 )
 _STATUS_LABEL = re.compile(
@@ -74,7 +81,7 @@ def normalise(text: str) -> str:
 def line_is_done(line: str) -> bool:
     """A postmortem line that marks its item done: `[x]`, a done status cell, `Status: done`,
     or struck through."""
-    if _CHECKED.match(line) or _STATUS_LABEL.search(line):
+    if _CHECKED.match(line) or _STATUS_LABEL.search(line) or _MARKED_DONE.search(line):
         return True
     stripped = line.strip()
     if stripped.startswith("|"):
@@ -84,10 +91,42 @@ def line_is_done(line: str) -> bool:
 
 
 @dataclass(frozen=True)
+class _Scan:
+    """One change of a file, normalised once: the added lines joined, and where each starts."""
+
+    commit: Commit
+    lines: tuple[str, ...]
+    blob: str
+    starts: tuple[int, ...]
+
+    def find(self, needle: str, length: int) -> list[str]:
+        """The added lines the item spans (an item may wrap over several lines)."""
+        pos = self.blob.find(needle)
+        if pos < 0:
+            return []
+        first = bisect.bisect_right(self.starts, pos) - 1
+        last = bisect.bisect_right(self.starts, pos + max(length, len(needle)) - 1) - 1
+        return list(self.lines[first : last + 1])
+
+
+def _scan(change: Change) -> _Scan:
+    starts: list[int] = []
+    parts: list[str] = []
+    at = 0
+    for line in change.added:
+        starts.append(at)
+        norm = normalise(line)
+        parts.append(norm)
+        at += len(norm) + 1
+    return _Scan(change.commit, change.added, " ".join(parts), tuple(starts))
+
+
+@dataclass(frozen=True)
 class GitHistory:
     """Per file (repository-relative posix path, as the postmortem's `path`), oldest first."""
 
     files: Mapping[str, tuple[Change, ...]] = field(default_factory=dict)
+    _scans: dict[str, list[_Scan]] = field(default_factory=dict, compare=False, repr=False)
 
     def published(self, path: str) -> Commit | None:
         """The commit that first put `path` on the branch (None: unknown or history missing)."""
@@ -96,8 +135,15 @@ class GitHistory:
             return None
         return changes[0].commit
 
+    def _scanned(self, path: str) -> list[_Scan]:
+        scans = self._scans.get(path)
+        if scans is None:
+            scans = self._scans[path] = [_scan(c) for c in self.files.get(path, ())]
+        return scans
+
     def item(self, path: str, text: str) -> ItemHistory:
-        needle = normalise(text)[:_NEEDLE_CHARS]
+        full = normalise(text)
+        needle = full[:_NEEDLE_CHARS]
         if not needle:
             return ItemHistory()
         added: Commit | None = None
@@ -105,11 +151,11 @@ class GitHistory:
         edited: Commit | None = None
         seen = False
         last_sig: str | None = None
-        for change in self.files.get(path, ()):
-            lines = [ln for ln in change.added if needle in normalise(ln)]
+        for scan in self._scanned(path):
+            lines = scan.find(needle, len(full))
             if not lines:
                 continue
-            commit = change.commit
+            commit = scan.commit
             if not seen:
                 seen = True
                 added = None if commit.grafted else commit

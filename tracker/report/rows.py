@@ -169,6 +169,10 @@ def _closed(
     earliest = min(file_days, key=lambda d: d[0]) if file_days else None
     backfilled = quick or (earliest is not None and created is not None and earliest[0] < created)
     if backfilled:
+        if earliest is None and hist is not None and hist.added is not None:
+            # Done by its section ("Completed actions"), no line of its own says so: it was
+            # done when the commit added it.
+            return local_date(hist.added.when, tz), True, hist.added.author
         return (earliest[0], True, earliest[1]) if earliest else (None, True, None)
     if earliest is not None and (closed_at is None or earliest[0] <= closed_at):
         return earliest[0], False, earliest[1]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from tracker.errors import ConfigError
-from tracker.model import ActionItem, Postmortem
+from tracker.model import ActionItem, Postmortem, Ticket
 from tracker.parse import parse_postmortem
 from tracker.report.history import GitHistory, read_history
 from tracker.report.incident import read_incident
@@ -79,6 +79,19 @@ def parse_files(files: Sequence[tuple[Path, str]], config: Config) -> list[tuple
         except OSError:
             continue  # lint reports unreadable files; the report goes on without this one
         out.append((parse_postmortem(data, rel, options), data.decode("utf-8", "replace")))
+    return out
+
+
+def with_ticket_files(
+    root: Path, files: Sequence[tuple[Path, str]], tickets: Sequence[Ticket]
+) -> list[tuple[Path, str]]:
+    """`files` plus the postmortems the tickets' markers name (synced from other folders)."""
+    out = list(files)
+    known = {rel for _, rel in files}
+    for path in sorted({t.marker.path for t in tickets if t.marker is not None} - known):
+        disk = root / path
+        if ".." not in Path(path).parts and not Path(path).is_absolute() and disk.is_file():
+            out.append((disk, path))
     return out
 
 
