@@ -274,7 +274,10 @@ class GitHubBackend:
             allowed = assignees
         if "title" in fields and draft.title != issue.get("title"):
             payload["title"] = (draft.title or draft.key)[:MAX_TITLE]
-        body = rewrite_body(issue.get("body"), draft, self._context(allowed), fields, unassigned)
+        # Compared with the stamp the issue holds: restamping alone is no reason to write.
+        held = current.marker.written_at if current.marker else None
+        same = draft.with_marker(replace(draft.marker, written_at=held))
+        body = rewrite_body(issue.get("body"), same, self._context(allowed), fields, unassigned)
         if body != (issue.get("body") or "") or payload:
             # Written anyway: the marker records when (so later updates read as people's).
             stamped = draft.with_marker(self._stamped(draft.marker))

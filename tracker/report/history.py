@@ -74,7 +74,8 @@ class ItemHistory:
 
 def normalise(text: str) -> str:
     """Text compared across versions: markup, ticket links, case and spacing ignored."""
-    text = _REFS.sub(" ", text)
+    if "#" in text or "-" in text or "local:" in text or "(tracked" in text:
+        text = _REFS.sub(" ", text)
     return _SPACE.sub(" ", _MARKUP.sub("", text)).strip().casefold()
 
 
@@ -96,17 +97,19 @@ class _Scan:
 
     commit: Commit
     lines: tuple[str, ...]
+    norms: tuple[str, ...]  # `lines`, normalised
+    dones: tuple[bool, ...]  # `lines` that mark their item done
     blob: str
     starts: tuple[int, ...]
 
-    def find(self, needle: str, length: int) -> list[str]:
-        """The added lines the item spans (an item may wrap over several lines)."""
+    def find(self, needle: str, length: int) -> range:
+        """Indexes of the added lines the item spans (an item may wrap over several lines)."""
         pos = self.blob.find(needle)
         if pos < 0:
-            return []
+            return range(0)
         first = bisect.bisect_right(self.starts, pos) - 1
         last = bisect.bisect_right(self.starts, pos + max(length, len(needle)) - 1) - 1
-        return list(self.lines[first : last + 1])
+        return range(first, last + 1)
 
 
 def _scan(change: Change) -> _Scan:
@@ -118,7 +121,8 @@ def _scan(change: Change) -> _Scan:
         norm = normalise(line)
         parts.append(norm)
         at += len(norm) + 1
-    return _Scan(change.commit, change.added, " ".join(parts), tuple(starts))
+    dones = tuple(line_is_done(line) for line in change.added)
+    return _Scan(change.commit, change.added, tuple(parts), dones, " ".join(parts), tuple(starts))
 
 
 @dataclass(frozen=True)
@@ -152,16 +156,16 @@ class GitHistory:
         seen = False
         last_sig: str | None = None
         for scan in self._scanned(path):
-            lines = scan.find(needle, len(full))
-            if not lines:
+            span = scan.find(needle, len(full))
+            if not span:
                 continue
             commit = scan.commit
             if not seen:
                 seen = True
                 added = None if commit.grafted else commit
-            if done is None and any(line_is_done(ln) for ln in lines):
+            if done is None and any(scan.dones[n] for n in span):
                 done = None if commit.grafted else commit
-            sig = "\n".join(normalise(ln) for ln in lines)
+            sig = "\n".join(scan.norms[n] for n in span)
             if sig != last_sig:
                 edited = None if commit.grafted else commit
                 last_sig = sig

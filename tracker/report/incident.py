@@ -45,6 +45,7 @@ _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b|\b(\d{2})-(\d{2})\b")
 _TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?\b")
 _ZONE = re.compile(r"\b(UTC|GMT|Z)\b|([A-Z][a-z]+/[A-Za-z_]+)")
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: faster
 _PERCENT = re.compile(r"^\s*(\d{1,3}(?:\.\d+)?)\s*%?\s*$")
 
 
@@ -72,7 +73,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     for n in range(1, min(len(lines), 500)):
         if lines[n].strip() in ("---", "..."):
             try:
-                data = yaml.safe_load("\n".join(lines[1:n]))
+                data = yaml.load("\n".join(lines[1:n]), Loader=_LOADER)  # noqa: S506 - safe
             except yaml.YAMLError:
                 data = None
             return (data if isinstance(data, dict) else {}), "\n".join(lines[n + 1 :])

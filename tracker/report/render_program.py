@@ -27,6 +27,8 @@ def figure(name: str, value: float | None) -> str:
     if name == "repeat_rate":
         return f"{round(value * 100):d}%"
     unit = UNITS[name.rsplit("_", 1)[1]]
+    if unit == " days" and f"{value:g}" == "1":
+        unit = " day"
     return f"{value:g}{unit}"
 
 
@@ -103,7 +105,7 @@ def program_charts(program: Program) -> list[str]:
             continue
         scale = 100 if name == "repeat_rate" else 1
         values = [round((p.median or 0) * scale, 1) for p in months]
-        top = max([*values, 1])
+        top = 100 if name == "repeat_rate" else max([*values, 1])
         unit = "%" if name in ("repeat_rate", "error_budget_burned_pct") else name.rsplit("_")[-1]
         if not out:
             out += ["### Program trends (median per month)", ""]
