@@ -33,6 +33,7 @@ from tracker.backends.github_body import BodyContext, new_body
 from tracker.config import config_from_mapping
 from tracker.discover import discover
 from tracker.drafts import build_draft
+from tracker.gitlog import read_history
 from tracker.parse import parse_postmortem
 from tracker.report import compute_for_config, split_markdown, to_csv, to_json, to_markdown
 from tracker.report.sources import gather
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             requests = len(fake.log) - before
         files = discover((), root, config.paths, config.exclude)
         t0 = time.perf_counter()
-        inputs = gather(root, files, config)
+        inputs = gather(root, files, config, lambda p: read_history(root, p))
         sources = time.perf_counter() - t0
 
         def compute() -> object:

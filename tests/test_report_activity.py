@@ -17,8 +17,8 @@ from tracker.backends.github import GitHubBackend
 from tracker.backends.github_body import parse_body
 from tracker.discover import discover
 from tracker.engine import run_sync
+from tracker.gitlog import read_history
 from tracker.report import compute
-from tracker.report.history import read_history
 from tracker.sync import SyncPolicy
 
 TOKEN = "t0ken-secret"

@@ -21,10 +21,11 @@ from tracker.backends.local import LocalBackend
 from tracker.config import config_from_mapping
 from tracker.discover import discover
 from tracker.engine import run_sync
+from tracker.gitlog import read_history
 from tracker.model import Marker, Ticket
 from tracker.parse import parse_postmortem
 from tracker.report import compute, compute_for_config
-from tracker.report.history import GitHistory, line_is_done, parse_log, read_history
+from tracker.report.history import GitHistory, line_is_done, parse_log
 from tracker.report.sources import gather
 from tracker.report.trend import week_label
 from tracker.sync import SyncPolicy
@@ -126,7 +127,7 @@ def test_examples_trend_uses_true_history(
     assert tickets and all(t.created_at == IMPORT for t in tickets)
     config = config_from_mapping({"report": {"trend_weeks": 32}})
     files = discover((), repo, ["postmortems/**/*.md"], [])
-    inputs = gather(repo, files, config)
+    inputs = gather(repo, files, config, lambda p: read_history(repo, p))
     assert inputs.history is not None and inputs.history.files
     report = compute_for_config(
         tickets, AS_OF, config, history=inputs.history, file_items=inputs.file_items
@@ -163,7 +164,8 @@ def test_program_time_to_publish_from_first_commit(
 ) -> None:
     repo, dates, _ = examples_repo
     config = config_from_mapping({})
-    inputs = gather(repo, discover((), repo, ["postmortems/**/*.md"], []), config)
+    found = discover((), repo, ["postmortems/**/*.md"], [])
+    inputs = gather(repo, found, config, lambda p: read_history(repo, p))
     assert inputs.program is not None
     publish = {p.path: p.values["time_to_publish_days"] for p in inputs.program.postmortems}
     assert set(publish) == set(dates)

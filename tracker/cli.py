@@ -37,6 +37,7 @@ from tracker.gha import (
     write_outputs,
 )
 from tracker.gitdiff import changed_files
+from tracker.gitlog import read_history
 from tracker.lint import LintSettings, lint_repository, rank
 from tracker.model import Postmortem, Problem
 from tracker.parse import parse_postmortem
@@ -665,7 +666,9 @@ def report_cmd(
     cfg = loaded.config
     tickets = built.backend.list_tracked()
     found = discover((), loaded.root, cfg.paths, cfg.exclude)
-    inputs = gather(loaded.root, with_ticket_files(loaded.root, found, tickets), cfg)
+    files = with_ticket_files(loaded.root, found, tickets)
+    ref = cfg.report.history_ref
+    inputs = gather(loaded.root, files, cfg, lambda p: read_history(loaded.root, p, ref=ref))
     report = compute_for_config(
         tickets, day, cfg, history=inputs.history, file_items=inputs.file_items,
         program=inputs.program,

@@ -1,10 +1,11 @@
-"""The true history of postmortems and their action items, read from git in one subprocess.
+"""The true history of postmortems and their action items, from one `git log` per run.
 
-`read_history` runs a single `git log -p` over the folders that hold the postmortems (the
-first-parent line of the branch checked out, which is the default branch where the weekly
-report runs) and keeps, per file, the lines each commit added. `ItemHistory` then answers, for
-an item's text: the commit that added it, the first commit that marked it done, and the last
-commit that changed it (a human edit: ticket links the tool writes back do not count).
+`tracker.gitlog.read_history` runs a single `git log -p` over the folders that hold the
+postmortems (the first-parent line of the branch checked out, which is the default branch where
+the weekly report runs); `parse_log` here keeps, per file, the lines each commit added (pure).
+`GitHistory.item` then answers, for an item's text: the commit that added it, the first commit
+that marked it done, and the last commit that changed it (a human edit: ticket links the tool
+writes back do not count).
 
 Commits at the edge of a shallow clone ("grafted") are history that is missing: what they add
 is not known to have been added then, so callers fall back to the postmortem date.
@@ -15,15 +16,11 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
-import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-
-from tracker.errors import TrackerError
 
 _RS, _US = "\x1e", "\x1f"
-_FORMAT = f"{_RS}%H{_US}%cI{_US}%an{_US}%D"
+LOG_FORMAT = f"{_RS}%H{_US}%cI{_US}%an{_US}%D"
 _NEEDLE_CHARS = 60  # an item's text is matched by its first normalised characters
 _MARKUP = re.compile(r"[*_~`\\]+")
 _SPACE = re.compile(r"\s+")
@@ -45,10 +42,6 @@ _STATUS_LABEL = re.compile(
     r"\bstatus\s*[:=]\s*\**\s*(done|closed|complete[d]?|fixed|resolved|shipped|finished)\b",
     re.IGNORECASE,
 )
-
-
-class HistoryError(TrackerError):
-    """git could not be read."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +166,7 @@ class GitHistory:
 
 
 def parse_log(output: str) -> GitHistory:
-    """Read `git log -p --unified=0 --format=<_FORMAT>` output (newest commit first)."""
+    """Read `git log -p --unified=0 --format=<LOG_FORMAT>` output (newest commit first)."""
     per_file: dict[str, list[Change]] = {}
     for record in output.split(_RS):
         if not record.strip():
@@ -204,47 +197,3 @@ def parse_log(output: str) -> GitHistory:
         for name, lines in added.items():
             per_file.setdefault(name, []).append(Change(commit, tuple(lines)))
     return GitHistory({p: tuple(reversed(c)) for p, c in per_file.items()})
-
-
-def _folders(paths: Iterable[str]) -> list[str]:
-    """The distinct folders of `paths`, without those inside another (short command lines)."""
-    folders = sorted({str(PurePosixPath(p).parent) for p in paths})
-    out: list[str] = []
-    for f in folders:
-        if f == ".":
-            return ["."]
-        if not any(f == o or f.startswith(o + "/") for o in out):
-            out.append(f)
-    return out
-
-
-def read_history(root: Path, paths: Iterable[str], *, ref: str = "HEAD") -> GitHistory:
-    """The history of the postmortem files `paths` (relative to `root`), one `git log` run.
-
-    Returns an empty history when `root` is not inside a git work tree or `git` is missing.
-
-    Raises:
-        HistoryError: git ran but failed (a bad `report.history_ref`, a corrupt repository).
-    """
-    folders = _folders(paths)
-    if not folders:
-        return GitHistory()
-    cmd = [
-        "git", "-C", str(root), "-c", "core.quotePath=false", "log", ref, "--first-parent",
-        "--diff-merges=first-parent", "--no-renames", "--relative", "-p", "--unified=0",
-        "--no-color", "--no-ext-diff", f"--format={_FORMAT}", "--", *folders,
-    ]  # fmt: skip
-    try:
-        proc = subprocess.run(cmd, capture_output=True, check=False)
-    except FileNotFoundError:
-        return GitHistory()
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        if "not a git repository" in err or "does not have any commits" in err:
-            return GitHistory()
-        first = err.splitlines()[0] if err else f"exit status {proc.returncode}"
-        raise HistoryError(
-            f"{root}: cannot read the history of the postmortems with git ({first}): check "
-            "report.history_ref in .tracker.yml, or set report.git_history: false"
-        )
-    return parse_log(proc.stdout.decode("utf-8", "replace"))

@@ -1,4 +1,5 @@
-"""Everything the report reads besides the tickets: git history (one `git log`), the parsed
+"""Everything the report reads besides the tickets: git history (one `git log`, run by the
+caller), the parsed
 postmortems (items as written now, for due dates by policy) and their incident facts (program
 metrics), and the configured incident list (coverage).
 """
@@ -6,7 +7,7 @@ metrics), and the configured incident list (coverage).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ import yaml
 from tracker.errors import ConfigError
 from tracker.model import ActionItem, Postmortem, Ticket
 from tracker.parse import parse_postmortem
-from tracker.report.history import GitHistory, read_history
+from tracker.report.history import GitHistory
 from tracker.report.incident import read_incident
 from tracker.report.program import IncidentRecord, PostmortemFacts, Program, compute_program
 
@@ -95,13 +96,20 @@ def with_ticket_files(
     return out
 
 
-def gather(root: Path, files: Sequence[tuple[Path, str]], config: Config) -> ReportInputs:
-    """Parse the postmortems, read git once and the incident list (if configured)."""
+def gather(
+    root: Path,
+    files: Sequence[tuple[Path, str]],
+    config: Config,
+    read_git: Callable[[Sequence[str]], GitHistory] | None = None,
+) -> ReportInputs:
+    """Parse the postmortems, read their history once (`read_git(paths)`, e.g.
+    `tracker.gitlog.read_history`; None or `report.git_history: false`: no history) and the
+    incident list (if configured)."""
     rc = config.report
     parsed = parse_files(files, config)
     postmortems = [pm for pm, _ in parsed]
     paths = [pm.path for pm in postmortems]
-    history = read_history(root, paths, ref=rc.history_ref) if rc.git_history else None
+    history = read_git(paths) if read_git is not None and rc.git_history else None
     file_items = {i.key: i for pm in postmortems if not pm.has_errors for i in pm.items}
     facts: list[PostmortemFacts] = []
     for pm, text in parsed:
