@@ -146,18 +146,20 @@ def main(argv: list[str] | None = None) -> int:
             return compute_for_config(tickets, AS_OF, config, history=inputs.history,
                                       file_items=inputs.file_items, program=inputs.program)  # fmt: skip
 
+        t0 = time.perf_counter()
         report = compute_for_config(tickets, AS_OF, config, history=inputs.history,
                                     file_items=inputs.file_items, program=inputs.program)  # fmt: skip
+        cold = time.perf_counter() - t0  # the history's lines are normalised once, here
         body = to_markdown(report, nudge=True)
         steps: list[tuple[str, Callable[[], object]]] = [
-            ("compute (history, owners, program; tz Europe/Berlin)", compute),
+            ("compute again (history, owners, program; tz Europe/Berlin)", compute),
             ("to_markdown", lambda: to_markdown(report, nudge=True)),
             ("to_json + json.dumps", lambda: json.dumps(to_json(report))),
             ("to_csv", lambda: to_csv(report)),
             ("split_markdown (65,536)", lambda: split_markdown(body)),
         ]
         rows = [(name, best_of(args.repeat, fn)) for name, fn in steps]
-    total = sum(t for _, t in rows)
+    total = sum(t for _, t in rows) - rows[0][1] + max(rows[0][1], cold)
     budget = math.ceil(len(tickets) / 100) + 2
     t = report.totals
     print(f"Report over {len(tickets):,} tickets from {n_pms:,} postmortems ({t.open:,} open, "
@@ -172,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({verdict} ceil(N/100)+2 = {budget}) |")  # fmt: skip
     print(f"| sources: parse {len(files):,} files + one `git log` + program metrics | "
           f"{sources:.2f} s |")  # fmt: skip
+    print(f"| compute, first run (history lines normalised once) | {cold:.3f} s |")
     for name, sec in rows:
         print(f"| {name} | {sec:.3f} s |")
     verdict = "within" if total < BUDGET_S else "OVER"
