@@ -649,9 +649,14 @@ def report_cmd(
     Definitions:
       open        not closed (in progress is part of open, also counted on its own)
       overdue     open and due before the report day
-      stale       open and not updated for report.stale_after_days (default 14)
+      stale       open and no human activity for report.stale_after_days (default
+                  14): comments, state or assignee changes by people, edits of the item
+                  in the file (git); the tool's own writes do not count
       completion  done / (done + open); dropped items do not count
-      on time     done by the due date / done with a due date
+      on time     done by the due date / done with a due date the file gave
+                  (dates from sync.default_due are marked "policy" and left out)
+      opened      the commit that added the item (else the postmortem date)
+      closed      the earliest of the ticket's close and the commit marking it done
 
     --post keeps one report issue per ISO week (updated in place; a report past GitHub's body
     limit continues in comments; report.close_previous closes earlier weeks' issues). Under
