@@ -189,7 +189,11 @@ def to_markdown(report: Report, *, title: str | None = None, nudge: bool = False
     out: list[str] = []
     if title:
         out += [f"# {md_text(title)}", ""]
-    out += [summary_line(report), "", _context_line(report), ""]
+    out += [summary_line(report), ""]
+    line = delta_line(report) if report.totals.tracked else None
+    if line:
+        out += [line, ""]
+    out += [_context_line(report), ""]
     if report.totals.tracked:
         out += what_changed(report)
         out += _needs_a_push(report, nudge)

@@ -47,9 +47,6 @@ def _due(i: ReportItem) -> str:
 
 def what_changed(report: Report) -> list[str]:
     out = ["## What changed this week", ""]
-    line = delta_line(report)
-    if line:
-        out += [line, ""]
     if report.newly_overdue:
         out += [f"### Became overdue ({len(report.newly_overdue)})", ""]
         rows = (
