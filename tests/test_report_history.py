@@ -232,3 +232,20 @@ def test_parse_log_and_done_lines() -> None:
     assert line_is_done("- Add alert. Status: done")
     assert not line_is_done("| Make done detection faster than before, please | @kofi | Open |")
     assert not line_is_done("- [ ] Add alert")
+
+
+def test_marker_paths_outside_the_repository_are_never_read(tmp_path: Path) -> None:
+    from tracker.report.sources import with_ticket_files
+
+    root = tmp_path / "repo"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "pm.md").write_text("# pm\n", encoding="utf-8")
+    (tmp_path / "secret.md").write_text("x\n", encoding="utf-8")
+    (root / "link.md").symlink_to(tmp_path / "secret.md")
+    paths = ["docs/pm.md", "../secret.md", str(tmp_path / "secret.md"), "link.md", "docs"]
+    tickets = [
+        Ticket(ref=f"#{n}", url="", title="t", state="open",
+               marker=Marker(key=f"k/{n}", path=p, hash="h"))
+        for n, p in enumerate(paths)
+    ]  # fmt: skip
+    assert with_ticket_files(root, [], tickets) == [(root / "docs" / "pm.md", "docs/pm.md")]

@@ -86,12 +86,20 @@ def parse_files(files: Sequence[tuple[Path, str]], config: Config) -> list[tuple
 def with_ticket_files(
     root: Path, files: Sequence[tuple[Path, str]], tickets: Sequence[Ticket]
 ) -> list[tuple[Path, str]]:
-    """`files` plus the postmortems the tickets' markers name (synced from other folders)."""
+    """`files` plus the postmortems the tickets' markers name (synced from other folders).
+
+    A marker is text anyone who can edit the ticket can change: only Markdown files inside
+    `root` (symbolic links resolved) are read.
+    """
     out = list(files)
     known = {rel for _, rel in files}
+    inside = root.resolve()
     for path in sorted({t.marker.path for t in tickets if t.marker is not None} - known):
-        disk = root / path
-        if ".." not in Path(path).parts and not Path(path).is_absolute() and disk.is_file():
+        rel = Path(path)
+        if rel.is_absolute() or ".." in rel.parts or rel.suffix.lower() != ".md":
+            continue
+        disk = root / rel
+        if disk.is_file() and disk.resolve().is_relative_to(inside):
             out.append((disk, path))
     return out
 
