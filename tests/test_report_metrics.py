@@ -135,6 +135,8 @@ def test_hand_computed() -> None:
         "stale": 2,  # B K; C was updated exactly 14 days ago
         "no_owner": 1,  # I (G is dropped)
         "no_due": 1,  # I
+        "due_by_policy": 0,  # no file items given
+        "backfilled": 1,  # H: done_on before its ticket was created
     }
     assert data["completion_rate"] == 0.5  # 5 / (5 + 5); dropped left out
     assert data["on_time_rate"] == 0.5  # D L on time; E H late; J has no close date
@@ -205,19 +207,19 @@ def test_hand_computed() -> None:
         True,
         False,
     )
-    assert (b["overdue"], b["days_overdue"], b["stale"], b["days_since_update"]) == (
+    assert (b["overdue"], b["days_overdue"], b["stale"], b["days_since_human_activity"]) == (
         True,
         12,
         True,
         23,
     )
-    assert (c["state"], c["due_soon"], c["stale"], c["days_since_update"]) == (
+    assert (c["state"], c["due_soon"], c["stale"], c["days_since_human_activity"]) == (
         "in_progress",
         True,
         False,
         14,
     )
-    assert items["#11"]["days_since_update"] == 42  # from created_at
+    assert items["#11"]["days_since_human_activity"] == 42  # from created_at
     assert items["#11"]["days_overdue"] == 1
     assert items["#6"]["overdue"] is False  # dropped
     assert (items["#8"]["opened_on"], items["#8"]["closed_on"]) == ("2026-03-02", "2026-03-20")

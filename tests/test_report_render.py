@@ -132,7 +132,8 @@ def test_titles_cannot_format_link_embed_or_break_tables() -> None:
     assert "local:13" in md and "(local:13)" not in md
     # Bold only in the summary line; no emphasis from titles.
     assert len(tokens_of(md, "strong_open")) == 1
-    assert len(tokens_of(md, "em_open")) == md.count("_(no owner)_") + md.count("_nobody_")
+    names = ("_(no owner)_", "_nobody_", "_(no team)_", "_(none)_")
+    assert len(tokens_of(md, "em_open")) == sum(md.count(n) for n in names)
     # Every table row has as many cells as its header.
     for table in re.findall(r"(?m)(?:^\|.*\|\n)+", md):
         lines = table.splitlines()
@@ -161,7 +162,7 @@ def test_needs_a_push_order_and_charts() -> None:
     overdue = md.split("### Overdue (2)", 1)[1].split("###", 1)[0]
     assert overdue.index("#2") < overdue.index("#11")  # 12 days overdue before 1 day
     # Stale items that are overdue too are listed once, above, marked stale.
-    stale = md.split("### Stale (3): no update for more than 14 days, not overdue", 1)[1]
+    stale = md.split("### Stale (3): no human activity for more than 14 days, not overdue", 1)[1]
     stale = stale.split("##", 1)[0]
     assert "| 42 (stale) |" in overdue
     assert [re.match(r"\| \[?([^\]| ]+)", r).group(1) for r in table_rows(stale)] == [
@@ -179,7 +180,7 @@ def test_needs_a_push_order_and_charts() -> None:
 def test_stale_items_not_overdue_get_their_own_table() -> None:
     quiet = ticket(20, "open", "pm", created=at("2026-03-01"), updated=at("2026-04-01"))
     md = to_markdown(compute([quiet], AS_OF))
-    assert "### Stale (1): no update for more than 14 days, not overdue" in md
+    assert "### Stale (1): no human activity for more than 14 days, not overdue" in md
     assert "| [#20](https://github.com/acme/ops/issues/20) | Item 20 | _nobody_ | – | 42 |" in md
 
 

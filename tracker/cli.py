@@ -744,9 +744,10 @@ def status_cmd(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "json", "csv"]),
+    type=click.Choice(["text", "markdown", "json", "csv", "program-csv"]),
     default="text",
     show_default=True,
+    help="csv: one row per item; program-csv: one row per postmortem (program metrics).",
 )
 @click.option("--output", "output", metavar="FILE", help="Write the report to FILE.")
 @click.option(
@@ -771,9 +772,14 @@ def report_cmd(
     Definitions:
       open        not closed (in progress is part of open, also counted on its own)
       overdue     open and due before the report day
-      stale       open and not updated for report.stale_after_days (default 14)
+      stale       open and no human activity for report.stale_after_days (default
+                  14): comments, state or assignee changes by people, edits of the item
+                  in the file (git); the tool's own writes do not count
       completion  done / (done + open); dropped items do not count
-      on time     done by the due date / done with a due date
+      on time     done by the due date / done with a due date the file gave
+                  (dates from sync.default_due are marked "policy" and left out)
+      opened      the commit that added the item (else the postmortem date)
+      closed      the earliest of the ticket's close and the commit marking it done
 
     --post keeps one report issue per ISO week (updated in place; a report past GitHub's body
     limit continues in comments; report.close_previous closes earlier weeks' issues). Under
@@ -783,7 +789,10 @@ def report_cmd(
 
     from tracker import wiring
     from tracker.gha import append_step_summary, write_outputs
+    from tracker.gitlog import read_history
     from tracker.report import compute_for_config, render_text, to_csv, to_json, to_markdown
+    from tracker.report.render_program import program_csv
+    from tracker.report.sources import gather, with_ticket_files
 
     built = _backend(state, backend_name)
     loaded = state.loaded
@@ -791,12 +800,23 @@ def report_cmd(
     to_github = post and wiring.forge_configured(loaded)
     forge = wiring.build_forge(loaded, "report --post") if to_github else None
     day = as_of or wiring.today(state.loaded)
-    report = compute_for_config(built.backend.list_tracked(), day, state.loaded.config)
+    cfg = loaded.config
+    tickets = built.backend.list_tracked()
+    found = discover((), loaded.root, cfg.paths, cfg.exclude)
+    files = with_ticket_files(loaded.root, found, tickets)
+    ref = cfg.report.history_ref
+    inputs = gather(loaded.root, files, cfg, lambda p: read_history(loaded.root, p, ref=ref))
+    report = compute_for_config(
+        tickets, day, cfg, history=inputs.history, file_items=inputs.file_items,
+        program=inputs.program,
+    )  # fmt: skip
     markdown = to_markdown(report, nudge=state.loaded.config.report.nudge)
     if fmt == "json":
         body = json.dumps(to_json(report), ensure_ascii=False, indent=2) + "\n"
     elif fmt == "csv":
         body = to_csv(report)
+    elif fmt == "program-csv":
+        body = program_csv(report.program)
     elif fmt == "markdown":
         body = markdown
     else:

@@ -221,6 +221,40 @@ class ReportConfig(_Model):
         False, description="When posting a week's report issue, close those of earlier weeks."
     )
     nudge: bool = Field(False, description="Mention the owners of overdue items.")
+    teams: dict[str, str] = Field(
+        default_factory=dict,
+        description="Owner -> team, for the per-team table (an owner that is a team, such as "
+        "'SRE team', counts as its own team).",
+    )
+    git_history: bool = Field(
+        True,
+        description="Read opened, closed and edited days of items, and publish days of "
+        "postmortems, from git (one `git log` per run); off: ticket and postmortem dates only.",
+    )
+    history_ref: str = Field(
+        "HEAD", description="The branch or commit whose first-parent history counts."
+    )
+    slo: float | None = Field(
+        None,
+        gt=0,
+        lt=100,
+        description="SLO target in percent (99.9) for postmortems whose front matter names "
+        "none; the error budget burned is measured against it.",
+    )
+    slo_window_days: float = Field(30, gt=0, description="The SLO's window, in days.")
+    repeat_window_days: int = Field(
+        90,
+        ge=1,
+        description="Postmortems sharing a service or tag within this many days are repeats.",
+    )
+    incidents_file: str | None = Field(
+        None,
+        description="YAML list of incidents ({id, severity, date}; relative to the config "
+        "file): the postmortem coverage counts those without a postmortem.",
+    )
+    coverage_min_severity: str = Field(
+        "SEV2", description="Incidents this severe or worse need a postmortem (coverage)."
+    )
 
 
 class Config(_Model):

@@ -133,6 +133,9 @@ class Marker:
     done_on: str | None = None
     severity: str | None = None
     line: int | None = None
+    # When the tool wrote this marker (ISO, UTC): a ticket updated later was touched by someone
+    # else. Not part of the comparison: restamping is no change of what the file pushed.
+    written_at: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

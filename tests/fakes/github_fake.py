@@ -615,8 +615,11 @@ class GitHubFake:
         issue["updated_at"] = now
         return issue
 
-    def _comment(self, issue: dict[str, Any], text: str) -> dict[str, Any]:
-        now = _iso(self.clock())
+    def _comment(
+        self, issue: dict[str, Any], text: str, login: str = "tracker-bot"
+    ) -> dict[str, Any]:
+        moment = self.clock()
+        now = _iso(moment)
         cid = self._id()
         n = issue["number"]
         comment = {
@@ -626,14 +629,19 @@ class GitHubFake:
             "html_url": f"{self.html_base}/{self.repo}/issues/{n}#issuecomment-{cid}",
             "issue_url": f"{self.api_base}/repos/{self.repo}/issues/{n}",
             "body": text,
-            "user": self._user("tracker-bot"),
+            "user": self._user(login),
             "created_at": now,
             "updated_at": now,
             "author_association": "MEMBER",
         }
         self.state.comments.setdefault(n, []).append(comment)
         issue["comments"] = len(self.state.comments[n])
+        issue["updated_at"] = moment  # as on GitHub: a comment is activity on the issue
         return comment
+
+    def comment_as(self, number: int, login: str, text: str) -> dict[str, Any]:
+        """A comment by a person (what a test does to stand for someone acting on the issue)."""
+        return self._comment(self.state.issues[number], text, login)
 
     def _comment_by_id(self, method: str, cid: int, body: Any) -> tuple[int, Any, dict[str, str]]:
         for n, comments in self.state.comments.items():

@@ -180,6 +180,7 @@ def marker_to_json(m: Marker) -> dict[str, object]:
         "done_on": m.done_on,
         "severity": m.severity,
         "line": m.line,
+        **({"written_at": m.written_at} if m.written_at else {}),
     }
 
 
@@ -213,4 +214,5 @@ def marker_from_json(data: object) -> Marker | None:
         done_on=_opt_str(data, "done_on"),
         severity=_opt_str(data, "severity"),
         line=line if isinstance(line, int) and not isinstance(line, bool) else None,
+        written_at=_opt_str(data, "written_at"),
     )

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tracker.backends.base import Capabilities, CloseReason, Field, TicketDraft
@@ -108,6 +109,7 @@ class GitHubBackend:
         self.report_label = report_label
         self.get_retries = get_retries
         self.rate_limit_retries = rate_limit_retries
+        self._clock = clock  # stamps markers with the time of each write (human activity)
         self._view = RepoView(repo, self.api_url, token_env, self.label_templates, due_milestones)
         self._source_url = f"{html_base(self.api_url)}/{source_repo or repo}/blob/HEAD"
         self._http = GitHubHTTP(  # builds its client on first use: no I/O here
@@ -222,6 +224,7 @@ class GitHubBackend:
         labels = self._ensure_labels(self._want_labels(draft.labels), draft.key)
         assignees, unassigned = self._split_assignees(draft.assignees, draft.key)
         ctx = self._context(assignees)
+        draft = draft.with_marker(self._stamped(draft.marker))
         payload: dict[str, Any] = {
             "title": (draft.title or draft.key)[:MAX_TITLE],
             "body": new_body(draft, ctx, unassigned),
@@ -271,9 +274,16 @@ class GitHubBackend:
             allowed = assignees
         if "title" in fields and draft.title != issue.get("title"):
             payload["title"] = (draft.title or draft.key)[:MAX_TITLE]
-        body = rewrite_body(issue.get("body"), draft, self._context(allowed), fields, unassigned)
-        if body != (issue.get("body") or ""):
-            payload["body"] = body
+        # Compared with the stamp the issue holds: restamping alone is no reason to write.
+        held = current.marker.written_at if current.marker else None
+        same = draft.with_marker(replace(draft.marker, written_at=held))
+        body = rewrite_body(issue.get("body"), same, self._context(allowed), fields, unassigned)
+        if body != (issue.get("body") or "") or payload:
+            # Written anyway: the marker records when (so later updates read as people's).
+            stamped = draft.with_marker(self._stamped(draft.marker))
+            payload["body"] = rewrite_body(
+                issue.get("body"), stamped, self._context(allowed), fields, unassigned
+            )
         if "due" in fields and self.due_milestones:
             number_now = (issue.get("milestone") or {}).get("number")
             wanted = self._milestone(draft.due) if draft.due else None
@@ -351,6 +361,10 @@ class GitHubBackend:
             source_url=self._source_url,
         )
 
+    def _stamped(self, marker: Marker) -> Marker:
+        moment = dt.datetime.fromtimestamp(self._clock(), dt.timezone.utc)
+        return replace(marker, written_at=moment.isoformat(timespec="seconds"))
+
     def _patch(self, number: int, payload: Mapping[str, Any], what: str, old: Ticket) -> Ticket:
         reply = self._call(
             "PATCH",
@@ -372,7 +386,8 @@ class GitHubBackend:
         if marker is not None:
             number, issue = self._issue(ticket, what)
             unassigned = parse_body(issue.get("body")).unassigned
-            payload = {**payload, "body": replace_marker(issue.get("body"), marker, unassigned)}
+            body = replace_marker(issue.get("body"), self._stamped(marker), unassigned)
+            payload = {**payload, "body": body}
         else:
             found = issue_number(self._view, ticket.ref)
             if found is None:

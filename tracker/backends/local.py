@@ -8,6 +8,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +195,7 @@ class LocalBackend:
                     draft.priority,
                     draft.type,
                     _json(list(draft.labels)),
-                    _json(marker_to_json(draft.marker)),
+                    _json(marker_to_json(replace(draft.marker, written_at=stamp))),
                     stamp,
                     stamp,
                 ),
@@ -209,11 +210,12 @@ class LocalBackend:
         """
         with self._write() as conn:
             cur = self._get(conn, ticket.ref)
+            stamp = self._stamp()
             sets: dict[str, object] = {
                 "key": draft.key,
-                "marker": _json(marker_to_json(draft.marker)),
+                "marker": _json(marker_to_json(replace(draft.marker, written_at=stamp))),
                 "labels": _json(_merge(cur.labels, draft.drop_labels, draft.labels)),
-                "updated_at": self._stamp(),
+                "updated_at": stamp,
             }
             if "title" in fields:
                 sets["title"] = draft.title
@@ -258,7 +260,8 @@ class LocalBackend:
             closed_at = None
             if state in ("done", "dropped"):  # closing twice keeps the first close time
                 closed_at = cur.closed_at.isoformat() if cur.closed_at else stamp
-            stored = _json(marker_to_json(marker)) if marker else None
+            stamped = replace(marker, written_at=stamp) if marker else None
+            stored = _json(marker_to_json(stamped)) if stamped else None
             args = (state, reason, closed_at, stamp, stored, marker.key if marker else None)
             conn.execute(sql.SET_STATE, (*args, _id_of(ticket.ref)))
             return self._get(conn, ticket.ref)

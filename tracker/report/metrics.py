@@ -9,21 +9,43 @@ import datetime as dt
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
-from tracker.model import Status, Ticket
+from tracker.model import ActionItem, Ticket
+from tracker.report.owners import OwnerRules
+from tracker.report.rows import (
+    NO_POSTMORTEM,
+    ReportItem,
+    Row,
+    RowContext,
+    build_row,
+    local_date,
+)
+from tracker.report.trend import Snapshot, TrendWeek, rate, snapshot_on, trend, week_label
 
 if TYPE_CHECKING:
     from tracker.config import Config
+    from tracker.report.history import GitHistory
+    from tracker.report.program import Program
+
+__all__ = [
+    "NO_POSTMORTEM",
+    "Breakdown",
+    "Report",
+    "ReportItem",
+    "Totals",
+    "TrendWeek",
+    "compute",
+    "local_date",
+    "rate",
+]
 
 NO_OWNER = "(no owner)"
+NO_TEAM = "(no team)"
 _DIGITS = re.compile(r"(\d+)")
 NONE = "(none)"
-NO_POSTMORTEM = "(no postmortem)"
 
 
 @dataclass(frozen=True)
@@ -38,6 +60,8 @@ class Totals:
     stale: int = 0
     no_owner: int = 0  # open items without an owner
     no_due: int = 0  # open items without a due date
+    due_by_policy: int = 0  # open items whose due date is sync.default_due's, not the file's
+    backfilled: int = 0  # items already done when the tool first saw them
 
 
 @dataclass(frozen=True)
@@ -52,43 +76,6 @@ class Breakdown:
     overdue: int
     completion_rate: float | None
     path: str | None = None  # postmortem file, for the per-postmortem table
-
-
-@dataclass(frozen=True)
-class TrendWeek:
-    week: str  # ISO week, "2026-W07"
-    start: dt.date  # Monday
-    end: dt.date  # Sunday
-    opened: int  # open date within the week
-    closed: int  # done items whose close date is within the week
-    dropped: int  # dropped items closed within the week
-    completion_rate: float | None  # at the week's end, over items opened by then
-
-
-@dataclass(frozen=True)
-class ReportItem:
-    key: str
-    ticket: str
-    url: str
-    title: str
-    owners: tuple[str, ...]
-    due: dt.date | None
-    state: Status
-    overdue: bool
-    days_overdue: int | None
-    due_soon: bool
-    stale: bool
-    days_since_update: int | None
-    postmortem: str
-    path: str | None
-    severity: str | None
-    priority: str | None
-    opened_on: dt.date | None
-    closed_on: dt.date | None
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in ("open", "in_progress")
 
 
 @dataclass(frozen=True)
@@ -110,38 +97,18 @@ class Report:
     by_priority: tuple[Breakdown, ...]
     trend: tuple[TrendWeek, ...]
     items: tuple[ReportItem, ...]  # sorted by key, numbers in natural order
+    by_team: tuple[Breakdown, ...] = ()
+    now: Snapshot | None = None  # open, overdue, done at the end of as_of
+    week_before: Snapshot | None = None  # the same seven days earlier
+    newly_overdue: tuple[ReportItem, ...] = ()  # became overdue during the last seven days
+    closed_this_week: tuple[ReportItem, ...] = ()  # done or dropped during the last seven days
+    program: Program | None = None
+    history: bool = False  # opened and closed days come from git
 
     @property
     def week(self) -> str:
         """The ISO week of `as_of`, "2026-W20": one report issue per week."""
-        return _week_label(self.as_of)
-
-
-def rate(numerator: int, denominator: int) -> float | None:
-    return numerator / denominator if denominator else None
-
-
-@lru_cache(maxsize=32)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def local_date(moment: dt.datetime | None, tz: str) -> dt.date | None:
-    """The calendar day of `moment` in `tz`; a naive datetime is taken as UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(_zone(tz)).date()
-
-
-def _iso_date(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        return None
+        return week_label(self.as_of)
 
 
 def _natural(key: str) -> tuple[tuple[int, int | str], ...]:
@@ -153,93 +120,8 @@ def _median(values: list[int]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
-def _week_label(day: dt.date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-@dataclass(frozen=True)
-class _Row:
-    """What `compute` needs of one ticket, computed once."""
-
-    item: ReportItem
-    state: Status  # after the won't-do mapping
-    opened: dt.date | None
-    closed: dt.date | None  # done: done_on or closed_at; dropped: closed_at; open: None
-
-
-def _state(ticket: Ticket, wont_do: frozenset[str]) -> Status:
-    state: Status = ticket.state if ticket.state in ("in_progress", "done", "dropped") else "open"
-    if state == "done" and wont_do:
-        signals = [ticket.extra.get("resolution", ""), ticket.extra.get("state_reason", "")]
-        if any(s.casefold() in wont_do for s in [*signals, *ticket.labels] if s):
-            return "dropped"
-    return state
-
-
-def _owners(ticket: Ticket) -> tuple[str, ...]:
-    out: list[str] = []
-    seen: set[str] = set()
-    for raw in ticket.owners:
-        name = raw.strip().lstrip("@").strip()
-        if name and name.casefold() not in seen:
-            seen.add(name.casefold())
-            out.append(name)
-    return tuple(out)
-
-
-def _row(
-    ticket: Ticket,
-    as_of: dt.date,
-    tz: str,
-    stale_after_days: int,
-    due_soon_days: int,
-    wont_do: frozenset[str],
-) -> _Row:
-    marker = ticket.marker
-    key = marker.key if marker else ticket.ref
-    postmortem = (key.rpartition("/")[0] or key) if marker else NO_POSTMORTEM
-    state = _state(ticket, wont_do)
-    is_open = state in ("open", "in_progress")
-    opened = _iso_date(marker.pm_date if marker else None) or local_date(ticket.created_at, tz)
-    closed: dt.date | None = None
-    if state == "done":
-        closed = _iso_date(marker.done_on if marker else None) or local_date(ticket.closed_at, tz)
-    elif state == "dropped":
-        closed = local_date(ticket.closed_at, tz)
-    due = ticket.due
-    overdue = is_open and due is not None and due < as_of
-    due_soon = (
-        is_open and due is not None and as_of <= due <= as_of + dt.timedelta(days=due_soon_days)
-    )
-    touched = local_date(ticket.updated_at or ticket.created_at, tz)
-    since = max(0, (as_of - touched).days) if touched is not None else None
-    stale = is_open and since is not None and since > stale_after_days
-    item = ReportItem(
-        key=key,
-        ticket=ticket.ref,
-        url=ticket.url,
-        title=ticket.title,
-        owners=_owners(ticket),
-        due=due,
-        state=state,
-        overdue=overdue,
-        days_overdue=(as_of - due).days if overdue and due is not None else None,
-        due_soon=due_soon,
-        stale=stale,
-        days_since_update=since,
-        postmortem=postmortem,
-        path=marker.path if marker else None,
-        severity=(marker.severity if marker else None) or None,
-        priority=ticket.priority or (marker.priority if marker else None) or None,
-        opened_on=opened,
-        closed_on=closed,
-    )
-    return _Row(item, state, opened, closed)
-
-
 def _breakdowns(
-    rows: Iterable[_Row],
+    rows: Iterable[Row],
     names: Callable[[ReportItem], Iterable[str]],
     *,
     fold: bool = False,
@@ -283,59 +165,6 @@ def _by_name(rows: list[Breakdown], last: str) -> tuple[Breakdown, ...]:
     return tuple(sorted(rows, key=lambda b: (b.name == last, b.name.casefold(), b.name)))
 
 
-def _trend(rows: list[_Row], as_of: dt.date, weeks: int) -> tuple[TrendWeek, ...]:
-    last_monday = as_of - dt.timedelta(days=as_of.weekday())
-    first_monday = last_monday - dt.timedelta(weeks=weeks - 1)
-    opened = [0] * weeks
-    closed = [0] * weeks
-    dropped = [0] * weeks
-    # Completion at each week's end, by difference arrays: an item counts from the week it was
-    # opened; it is open until the week it was closed (done or dropped), done from then on.
-    open_diff = [0] * (weeks + 1)
-    done_diff = [0] * (weeks + 1)
-
-    def span(diff: list[int], lo: int, hi: int) -> None:
-        lo, hi = max(lo, 0), min(hi, weeks)
-        if lo < hi:
-            diff[lo] += 1
-            diff[hi] -= 1
-
-    for r in rows:
-        w_open = (r.opened - first_monday).days // 7 if r.opened is not None else None
-        w_closed = (r.closed - first_monday).days // 7 if r.closed is not None else None
-        if w_open is not None and 0 <= w_open < weeks:
-            opened[w_open] += 1
-        if w_closed is not None and 0 <= w_closed < weeks:
-            (closed if r.state == "done" else dropped)[w_closed] += 1
-        if w_open is None:
-            continue  # opened at an unknown date: left out of the weekly rates
-        if r.state in ("open", "in_progress"):
-            span(open_diff, w_open, weeks)
-        elif w_closed is not None:  # closed at an unknown date: neither done nor open then
-            span(open_diff, w_open, w_closed)
-            if r.state == "done":
-                span(done_diff, max(w_open, w_closed), weeks)
-    out: list[TrendWeek] = []
-    open_then = done_then = 0
-    for w in range(weeks):
-        start = first_monday + dt.timedelta(weeks=w)
-        end = start + dt.timedelta(days=6)
-        open_then += open_diff[w]
-        done_then += done_diff[w]
-        out.append(
-            TrendWeek(
-                week=_week_label(start),
-                start=start,
-                end=end,
-                opened=opened[w],
-                closed=closed[w],
-                dropped=dropped[w],
-                completion_rate=rate(done_then, done_then + open_then),
-            )
-        )
-    return tuple(out)
-
-
 def compute(
     tickets: Sequence[Ticket],
     as_of: dt.date,
@@ -345,22 +174,37 @@ def compute(
     due_soon_days: int = 7,
     trend_weeks: int = 12,
     wont_do_states: Collection[str] = (),
+    history: GitHistory | None = None,
+    file_items: Mapping[str, ActionItem] | None = None,
+    owner_rules: OwnerRules | None = None,
+    program: Program | None = None,
 ) -> Report:
     """Every report figure for `tickets` as of the day `as_of` (a calendar day in `tz`).
 
     `wont_do_states`: resolutions, GitHub state reasons or labels (case-insensitive) that make a
     ticket the backend reports as done count as dropped, e.g. a completed issue labelled
     `wontfix`. Empty by default: then done and dropped are exactly the ticket states.
+    `history`: git's record of the postmortems (opened, closed and edited days of items);
+    `file_items`: the items as parsed now, by key (a due date the file lacks is by policy);
+    `owner_rules`: which owners are placeholders or teams; `program`: the program metrics.
 
     Raises:
         zoneinfo.ZoneInfoNotFoundError: `tz` is not an IANA zone (config validates it first).
     """
     if trend_weeks < 1:
         raise ValueError("trend_weeks must be at least 1")
-    wont_do = frozenset(s.casefold() for s in wont_do_states)
+    ctx = RowContext(
+        as_of,
+        tz,
+        stale_after_days,
+        due_soon_days,
+        frozenset(s.casefold() for s in wont_do_states),
+        owner_rules or OwnerRules(),
+        history,
+        file_items or {},
+    )
     rows = sorted(
-        (_row(t, as_of, tz, stale_after_days, due_soon_days, wont_do) for t in tickets),
-        key=lambda r: (_natural(r.item.key), r.item.ticket),
+        (build_row(t, ctx) for t in tickets), key=lambda r: (_natural(r.item.key), r.item.ticket)
     )
     open_rows = [r for r in rows if r.item.is_open]
     done_rows = [r for r in rows if r.state == "done"]
@@ -375,8 +219,15 @@ def compute(
         stale=sum(r.item.stale for r in rows),
         no_owner=sum(not r.item.owners for r in open_rows),
         no_due=sum(r.item.due is None for r in open_rows),
+        due_by_policy=sum(r.item.due_by_policy for r in open_rows),
+        backfilled=sum(r.item.backfilled for r in rows),
     )
-    timed = [r for r in done_rows if r.item.due is not None and r.closed is not None]
+    # On time only where people committed to the date: a policy due date is nobody's promise.
+    timed = [
+        r
+        for r in done_rows
+        if r.item.due is not None and r.closed is not None and not r.item.due_by_policy
+    ]
     on_time = sum(
         1 for r in timed if r.closed is not None and r.item.due and r.closed <= r.item.due
     )
@@ -388,6 +239,10 @@ def compute(
     ages = [max(0, (as_of - r.opened).days) for r in open_rows if r.opened is not None]
     postmortems = _breakdowns(rows, lambda i: (i.postmortem,))
     owners = _breakdowns(rows, lambda i: i.owners or (NO_OWNER,), fold=True)
+    teams = _breakdowns(rows, lambda i: i.teams or (NO_TEAM,), fold=True)
+    week_ago = as_of - dt.timedelta(days=7)
+    dues = [r.item.due for r in rows]
+    items = tuple(r.item for r in rows)
     return Report(
         as_of=as_of,
         timezone=tz,
@@ -402,22 +257,55 @@ def compute(
         median_open_age_days=_median(ages),
         by_postmortem=_by_name(postmortems, NO_POSTMORTEM),
         # Owners with the most overdue work first, then the most open work.
-        by_owner=tuple(
-            sorted(
-                owners, key=lambda b: (b.name == NO_OWNER, -b.overdue, -b.open, b.name.casefold())
-            )
-        ),
+        by_owner=_busiest(owners, NO_OWNER),
         by_severity=_by_name(_breakdowns(rows, lambda i: (i.severity or NONE,)), NONE),
         by_priority=_by_name(_breakdowns(rows, lambda i: (i.priority or NONE,)), NONE),
-        trend=_trend(rows, as_of, trend_weeks),
-        items=tuple(r.item for r in rows),
+        trend=trend(rows, as_of, trend_weeks),
+        items=items,
+        by_team=_busiest(teams, NO_TEAM),
+        now=snapshot_on(rows, dues, as_of),
+        week_before=snapshot_on(rows, dues, week_ago),
+        newly_overdue=tuple(
+            sorted(
+                (i for i in items if i.overdue and i.due is not None and i.due >= week_ago),
+                key=lambda i: (i.due or as_of, i.key),
+            )
+        ),
+        closed_this_week=tuple(
+            sorted(
+                (i for i in items if i.closed_on is not None and week_ago < i.closed_on <= as_of),
+                key=lambda i: (i.closed_on or as_of, i.key),
+            )
+        ),
+        program=program,
+        history=history is not None and bool(history.files),
     )
 
 
-def compute_for_config(tickets: Sequence[Ticket], as_of: dt.date, config: Config) -> Report:
-    """`compute` with the settings of `.tracker.yml` (report section, timezone, Jira won't-do)."""
+def _busiest(rows: list[Breakdown], last: str) -> tuple[Breakdown, ...]:
+    return tuple(
+        sorted(rows, key=lambda b: (b.name == last, -b.overdue, -b.open, b.name.casefold()))
+    )
+
+
+def compute_for_config(
+    tickets: Sequence[Ticket],
+    as_of: dt.date,
+    config: Config,
+    *,
+    history: GitHistory | None = None,
+    file_items: Mapping[str, ActionItem] | None = None,
+    program: Program | None = None,
+) -> Report:
+    """`compute` with the settings of `.tracker.yml` (report section, timezone, Jira won't-do,
+    the lint's placeholder and team rules, report.teams)."""
     rc = config.report
     wont_do = config.jira.wont_do_resolutions if config.jira and config.backend == "jira" else ()
+    rules = OwnerRules(
+        placeholders=frozenset(p.casefold() for p in config.lint.placeholder_owners),
+        team_suffixes=tuple(s.casefold() for s in config.lint.team_suffixes),
+        teams={k.casefold().lstrip("@"): v for k, v in rc.teams.items()},
+    )
     return compute(
         tickets,
         as_of,
@@ -426,4 +314,8 @@ def compute_for_config(tickets: Sequence[Ticket], as_of: dt.date, config: Config
         due_soon_days=rc.due_soon_days,
         trend_weeks=rc.trend_weeks,
         wont_do_states=wont_do,
+        history=history,
+        file_items=file_items,
+        owner_rules=rules,
+        program=program,
     )

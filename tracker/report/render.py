@@ -3,86 +3,40 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
-import math
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tracker.report.markup import (
+    DASH,
+    csv_cell,
+    days,
+    link,
+    md_code,
+    md_text,
+    owners_md,
+    pct,
+    percent,
+    quiet,
+    table,
+)
 from tracker.report.metrics import NO_OWNER, Breakdown, Report, ReportItem
+from tracker.report.render_changes import changes_json, delta_line, team_and_severity, what_changed
+from tracker.report.render_program import program_json, program_markdown, program_rows
 from tracker.report.split import split_markdown
 
-__all__ = ["render_text", "split_markdown", "to_csv", "to_json", "to_markdown"]
-
-DASH = "–"
-# Inline Markdown that a title could use to format, link, embed or typeset (GitHub math: `$`).
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]~|$!])")
-# A GitHub login (alphanumerics and single inner hyphens, at most 39): what could be mentioned.
-_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
-_URL_UNSAFE = {" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E", "|": "%7C"}
-
-
-def percent(value: float) -> int:
-    """Whole percent, halves rounded up (12.5% -> 13%, as people round)."""
-    return math.floor(value * 100 + 0.5)
-
-
-def pct(value: float | None) -> str:
-    return DASH if value is None else f"{percent(value)}%"
-
-
-def days(value: float | None) -> str:
-    if value is None:
-        return DASH
-    n = f"{value:g}"
-    return f"{n} day" if n == "1" else f"{n} days"
-
-
-def md_text(text: str) -> str:
-    """Plain text safe inside a Markdown table cell: no formatting, HTML or @mentions."""
-    text = " ".join(text.split())
-    text = html.escape(text, quote=False)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    # A zero-width space after '@' keeps GitHub from notifying anyone (as Renovate does).
-    return text.replace("@", "@&#8203;")
-
-
-def md_code(text: str) -> str:
-    """`text` as a code span inside a table cell (never a mention, never formatting)."""
-    text = " ".join(text.split()).replace("`", "'").replace("|", "\\|")
-    return f"`{text}`" if text else ""
-
-
-def _link(item: ReportItem) -> str:
-    ref = md_text(item.ticket)
-    if not item.url.startswith(("https://", "http://")):
-        return ref
-    url = "".join(_URL_UNSAFE.get(c, c) for c in item.url)
-    return f"[{ref}]({url})"
-
-
-def _owners(owners: Sequence[str], *, mention: bool = False) -> str:
-    if not owners:
-        return "_nobody_"
-    return ", ".join(f"@{o}" if mention and _LOGIN.fullmatch(o) else md_code(o) for o in owners)
-
-
-def _quiet(i: ReportItem) -> str:
-    if i.days_since_update is None:
-        return DASH
-    return f"{i.days_since_update} (stale)" if i.stale else str(i.days_since_update)
-
-
-def _table(header: Sequence[str], align: str, rows: Iterable[Sequence[str]]) -> list[str]:
-    """Pipe table lines; `align` has one of l/r per column."""
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("|" + "|".join("---:" if a == "r" else "---" for a in align) + "|")
-    lines.extend("| " + " | ".join(row) + " |" for row in rows)
-    return lines
+__all__ = [
+    "md_text",
+    "percent",
+    "render_text",
+    "split_markdown",
+    "to_csv",
+    "to_json",
+    "to_markdown",
+]
 
 
 def summary_line(report: Report) -> str:
@@ -103,9 +57,19 @@ def _context_line(report: Report) -> str:
         f"{t.due_soon} due in the next {days(report.due_soon_days)}; "
         f"{t.no_owner} open without an owner, {t.no_due} without a due date"
     )
+    if t.due_by_policy:
+        s += f", {t.due_by_policy} due by policy (sync.default_due, nobody committed to it)"
+    if t.backfilled:
+        s += f"; {t.backfilled} backfilled (done before the tool arrived, counted on their week)"
     if report.median_open_age_days is not None:
         s += f"; median age of open items {days(report.median_open_age_days)}"
     return s + "."
+
+
+def _due(i: ReportItem, empty: str) -> str:
+    if i.due is None:
+        return empty
+    return f"{i.due.isoformat()} (policy)" if i.due_by_policy else i.due.isoformat()
 
 
 def _needs_a_push(report: Report, nudge: bool) -> list[str]:
@@ -114,7 +78,7 @@ def _needs_a_push(report: Report, nudge: bool) -> list[str]:
     )
     stale = sorted(
         (i for i in report.items if i.stale and not i.overdue),
-        key=lambda i: (-(i.days_since_update or 0), i.key),
+        key=lambda i: (-(i.days_since_activity or 0), i.key),
     )
     out = ["## Needs a push", ""]
     if not overdue and not stale:
@@ -123,32 +87,35 @@ def _needs_a_push(report: Report, nudge: bool) -> list[str]:
         out += [f"### Overdue ({len(overdue)})", ""]
         rows = (
             [
-                _link(i),
+                link(i),
                 md_text(i.title),
-                _owners(i.owners, mention=nudge),
-                i.due.isoformat() if i.due else "",
+                owners_md(i.owners, mention=nudge),
+                _due(i, ""),
                 str(i.days_overdue),
-                _quiet(i),
+                quiet(i),
             ]
             for i in overdue
         )
-        head = ["Ticket", "Item", "Owners", "Due", "Days overdue", "Days since update"]
-        out += [*_table(head, "llllrr", rows), ""]
+        head = ["Ticket", "Item", "Owners", "Due", "Days overdue", "Days since human activity"]
+        out += [*table(head, "llllrr", rows), ""]
     if stale:
         n = report.stale_after_days
-        out += [f"### Stale ({len(stale)}): no update for more than {days(n)}, not overdue", ""]
+        out += [
+            f"### Stale ({len(stale)}): no human activity for more than {days(n)}, not overdue",
+            "",
+        ]
         rows = (
             [
-                _link(i),
+                link(i),
                 md_text(i.title),
-                _owners(i.owners),
-                i.due.isoformat() if i.due else DASH,
-                str(i.days_since_update),
+                owners_md(i.owners),
+                _due(i, DASH),
+                str(i.days_since_activity),
             ]
             for i in stale
         )
-        head = ["Ticket", "Item", "Owners", "Due", "Days since update"]
-        out += [*_table(head, "llllr", rows), ""]
+        head = ["Ticket", "Item", "Owners", "Due", "Days since human activity"]
+        out += [*table(head, "llllr", rows), ""]
     return out
 
 
@@ -190,7 +157,7 @@ def _charts(report: Report) -> list[str]:
         for w in trend
     )
     head = ["Week", "Opened", "Closed", "Dropped", "Completion at week end"]
-    return [*out, *_table(head, "lrrrr", rows), ""]
+    return [*out, *table(head, "lrrrr", rows), ""]
 
 
 def _counts(b: Breakdown) -> list[str]:
@@ -204,7 +171,7 @@ def _breakdown_tables(report: Report) -> list[str]:
         [md_text(b.name), md_code(b.path or ""), *_counts(b), pct(b.completion_rate)]
         for b in report.by_postmortem
     )
-    out += [*_table(head, "llrrrrrr", rows), "", "## By owner", ""]
+    out += [*table(head, "llrrrrrr", rows), "", "## By owner", ""]
     head = ["Owner", "Tracked", "Open", "Overdue", "Done", "Dropped", "Completion"]
     rows = (
         [
@@ -214,7 +181,7 @@ def _breakdown_tables(report: Report) -> list[str]:
         ]
         for b in report.by_owner
     )
-    return [*out, *_table(head, "lrrrrrr", rows), ""]
+    return [*out, *table(head, "lrrrrrr", rows), ""]
 
 
 def to_markdown(report: Report, *, title: str | None = None, nudge: bool = False) -> str:
@@ -222,12 +189,20 @@ def to_markdown(report: Report, *, title: str | None = None, nudge: bool = False
     out: list[str] = []
     if title:
         out += [f"# {md_text(title)}", ""]
-    out += [summary_line(report), "", _context_line(report), ""]
+    out += [summary_line(report), ""]
+    line = delta_line(report) if report.totals.tracked else None
+    if line:
+        out += [line, ""]
+    out += [_context_line(report), ""]
     if report.totals.tracked:
+        out += what_changed(report)
         out += _needs_a_push(report, nudge)
     out += _charts(report)
+    if report.program is not None:
+        out += program_markdown(report.program)
     if report.totals.tracked:
         out += _breakdown_tables(report)
+        out += team_and_severity(report)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -266,13 +241,18 @@ def _item_json(i: ReportItem) -> dict[str, object]:
         "days_overdue": i.days_overdue,
         "due_soon": i.due_soon,
         "stale": i.stale,
-        "days_since_update": i.days_since_update,
+        "days_since_human_activity": i.days_since_activity,
+        "last_human_activity": i.last_activity.isoformat() if i.last_activity else None,
         "postmortem": i.postmortem,
         "path": i.path,
         "severity": i.severity,
         "priority": i.priority,
         "opened_on": i.opened_on.isoformat() if i.opened_on else None,
         "closed_on": i.closed_on.isoformat() if i.closed_on else None,
+        "teams": list(i.teams),
+        "due_by_policy": i.due_by_policy,
+        "backfilled": i.backfilled,
+        "closed_by": i.closed_by,
     }
 
 
@@ -298,7 +278,11 @@ def to_json(report: Report) -> dict[str, object]:
             "stale": t.stale,
             "no_owner": t.no_owner,
             "no_due": t.no_due,
+            "due_by_policy": t.due_by_policy,
+            "backfilled": t.backfilled,
         },
+        "history_from_git": report.history,
+        "changes": changes_json(report),
         "completion_rate": _r(report.completion_rate),
         "on_time_rate": _r(report.on_time_rate),
         "on_time": report.on_time,
@@ -309,6 +293,7 @@ def to_json(report: Report) -> dict[str, object]:
         "by_owner": _breakdown_json(report.by_owner),
         "by_severity": _breakdown_json(report.by_severity),
         "by_priority": _breakdown_json(report.by_priority),
+        "by_team": _breakdown_json(report.by_team),
         "trend": [
             {
                 "week": w.week,
@@ -322,26 +307,15 @@ def to_json(report: Report) -> dict[str, object]:
             for w in report.trend
         ],
         "items": [_item_json(i) for i in report.items],
+        "program": program_json(report.program),
     }
 
 
 CSV_COLUMNS = (
     "key", "ticket", "url", "title", "postmortem", "path", "owners", "state", "due", "overdue",
-    "days_overdue", "due_soon", "stale", "days_since_update", "opened_on", "closed_on",
-    "severity", "priority",
+    "days_overdue", "due_soon", "stale", "days_since_human_activity", "opened_on", "closed_on",
+    "severity", "priority", "teams", "due_by_policy", "backfilled", "closed_by",
 )  # fmt: skip
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        value = "; ".join(str(v) for v in value)
-    s = str(value)
-    # A spreadsheet runs a cell that starts like a formula (OWASP "CSV injection").
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
 
 
 def to_csv(report: Report) -> str:
@@ -351,7 +325,7 @@ def to_csv(report: Report) -> str:
     writer.writerow(CSV_COLUMNS)
     for item in report.items:
         d = _item_json(item)
-        writer.writerow([_cell(d[c]) for c in CSV_COLUMNS])
+        writer.writerow([csv_cell(d[c]) for c in CSV_COLUMNS])
     return buf.getvalue()
 
 
@@ -365,14 +339,19 @@ def render_text(report: Report, console: Console, *, limit: int = 50) -> None:
         f"median {days(report.median_days_to_close)} to close"
     )
     console.print(escape(_context_line(report)), style="dim")
+    line = delta_line(report)
+    if line:
+        console.print(escape(line))
     push = sorted(
         (i for i in report.items if i.overdue or i.stale),
-        key=lambda i: (not i.overdue, -(i.days_overdue or 0), -(i.days_since_update or 0), i.key),
+        key=lambda i: (not i.overdue, -(i.days_overdue or 0), -(i.days_since_activity or 0), i.key),
     )
     if push:
         table = Table(title="Needs a push", title_justify="left")
-        for col in ("Ticket", "Item", "Owners", "Due", "Overdue", "Since update"):
-            table.add_column(col, justify="right" if col in ("Overdue", "Since update") else "left")
+        for col in ("Ticket", "Item", "Owners", "Due", "Overdue", "Since activity"):
+            table.add_column(
+                col, justify="right" if col in ("Overdue", "Since activity") else "left"
+            )
         for i in push[:limit]:
             table.add_row(
                 escape(i.ticket),
@@ -380,7 +359,7 @@ def render_text(report: Report, console: Console, *, limit: int = 50) -> None:
                 escape(", ".join(i.owners)) or "[dim]nobody[/]",
                 i.due.isoformat() if i.due else DASH,
                 f"[red]{i.days_overdue}d[/]" if i.overdue else "",
-                f"[yellow]{i.days_since_update}d[/]" if i.stale else f"{i.days_since_update}d",
+                f"[yellow]{i.days_since_activity}d[/]" if i.stale else f"{i.days_since_activity}d",
             )
         console.print(table)
         if len(push) > limit:
@@ -404,3 +383,10 @@ def render_text(report: Report, console: Console, *, limit: int = 50) -> None:
             pct(b.completion_rate),
         )  # fmt: skip
     console.print(owners)
+    if report.program is not None and report.program.postmortems:
+        program = Table(title="Program metrics (medians)", title_justify="left")
+        for col in ("Metric", "Median", "Latest quarter"):
+            program.add_column(col, justify="left" if col == "Metric" else "right")
+        for row in program_rows(report.program):
+            program.add_row(*row)
+        console.print(program)
