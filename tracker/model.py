@@ -133,6 +133,9 @@ class Marker:
     done_on: str | None = None
     severity: str | None = None
     line: int | None = None
+    # Where a due date the file does not give came from ("policy: SEV1: 14 days",
+    # "default_due"); not part of the hash: it follows from the fields that are.
+    due_by: str | None = None
 
 
 @dataclass(frozen=True)

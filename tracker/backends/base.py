@@ -165,7 +165,7 @@ def marker_hash(m: Marker) -> str:
 
 def marker_to_json(m: Marker) -> dict[str, object]:
     """The marker as a JSON object (what backends store in the ticket)."""
-    return {
+    data: dict[str, object] = {
         "v": 1,
         "key": m.key,
         "path": m.path,
@@ -181,6 +181,9 @@ def marker_to_json(m: Marker) -> dict[str, object]:
         "severity": m.severity,
         "line": m.line,
     }
+    if m.due_by:  # only when set: markers written before it existed stay byte-identical
+        data["due_by"] = m.due_by
+    return data
 
 
 def _opt_str(data: Mapping[str, Any], name: str) -> str | None:
@@ -213,4 +216,5 @@ def marker_from_json(data: object) -> Marker | None:
         done_on=_opt_str(data, "done_on"),
         severity=_opt_str(data, "severity"),
         line=line if isinstance(line, int) and not isinstance(line, bool) else None,
+        due_by=_opt_str(data, "due_by"),
     )
