@@ -10,7 +10,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -62,11 +62,12 @@ def webhook() -> Iterator[Webhook]:
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 (and its key), made with `cryptography`."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
@@ -179,11 +180,8 @@ def smtp_server(
                 conn, _ = listener.accept()
             except OSError:  # the listener was shut down
                 return
-            with conn:
-                try:
-                    session(conn)
-                except (OSError, ssl.SSLError):
-                    pass
+            with conn, suppress(OSError, ssl.SSLError):
+                session(conn)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -191,9 +189,7 @@ def smtp_server(
         yield box
     finally:
         stop.set()
-        try:
+        with suppress(OSError):
             listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
         listener.close()
         thread.join(5)

@@ -13,7 +13,7 @@ import responses
 
 from tests.backends.contract import make_draft
 from tests.backends.test_jira import make_backend
-from tests.fakes.github_fake import Fault, FakeClock, GitHubFake
+from tests.fakes.github_fake import FakeClock, Fault, GitHubFake
 from tests.fakes.jira_fake import JiraFake
 from tracker.backends.github import GitHubBackend
 from tracker.config import Config

@@ -111,7 +111,9 @@ def test_teams_payload_is_an_adaptive_card_under_28_kb() -> None:
 def test_schemas_reject_what_the_services_refuse() -> None:
     too_many = {"blocks": [{"type": "divider"}] * 51}
     assert problems("slack-webhook.json", too_many)
-    long_header = {"blocks": [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]}
+    long_header = {
+        "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]
+    }
     assert problems("slack-webhook.json", long_header)
     wrong = teams.payload(report_message(report(1), None))
     wrong["attachments"][0]["contentType"] = "application/json"
