@@ -374,6 +374,13 @@ def _progress_printer(total_hint: str) -> Callable[[int, int, ItemResult], None]
     "are), or nowhere.",
 )
 @click.option("--as-of", callback=_date, metavar="YYYY-MM-DD", help="Today, for default due dates.")
+@click.option(
+    "--remind",
+    "remind",
+    is_flag=True,
+    help="Then send the reminder comments that are due (as `tracker remind`; its lines go to "
+    "stderr).",
+)
 @click.pass_obj
 def sync_cmd(
     state: _State,
@@ -384,6 +391,7 @@ def sync_cmd(
     no_write_back: bool,
     write_back_opt: str | None,
     as_of: dt.date | None,
+    remind: bool = False,
 ) -> None:
     """Turn action items into tickets, exactly once, and write the links back.
 
@@ -452,7 +460,10 @@ def sync_cmd(
     _sync_to_actions(outcome, dry_run)
     if sent is not None:
         _links_to_actions(sent)
-    if outcome.failed or outcome.write_back_errors or (sent and sent["error"]):
+    reminded_ok = True
+    if remind:
+        reminded_ok = not _remind(state, built, as_of, dry_run, False, "text", _err)
+    if outcome.failed or outcome.write_back_errors or (sent and sent["error"]) or not reminded_ok:
         raise SystemExit(EXIT_FAILED)
 
 
@@ -850,16 +861,30 @@ def remind_cmd(
     records intent before sending, so re-runs, parallel runs and crashes never send twice.
     At most remind.max_comments_per_day comments a day; the rest wait for the next run.
     """
+    built = _backend(state, backend_name)
+    if _remind(state, built, as_of, dry_run, digest, fmt, Console(highlight=False, soft_wrap=True)):
+        raise SystemExit(EXIT_FAILED)
+
+
+def _remind(
+    state: _State,
+    built: wiring.BuiltBackend,
+    as_of: dt.date | None,
+    dry_run: bool,
+    digest: bool,
+    fmt: str,
+    plain: Console,
+) -> bool:
+    """One remind run (and digests); True when anything failed."""
     from tracker.config import env  # noqa: PLC0415 - reminders load only when used
     from tracker.notify import run as notify_run  # noqa: PLC0415
 
     loaded = state.loaded
     cfg = loaded.config
-    notify_run.require(cfg)
-    built = _backend(state, backend_name)
+    remind_cfg = notify_run.require(cfg)
     day = as_of or wiring.today(loaded)
     tickets = built.backend.list_tracked()
-    journal = notify_run.journal_for(notify_run.require(cfg), loaded.root)
+    journal = notify_run.journal_for(remind_cfg, loaded.root)
     backend: Any = built.backend
     result = notify_run.remind(
         cfg,
@@ -880,12 +905,12 @@ def remind_cmd(
         if digest
         else []
     )
-    failed = _print_remind(result, digests, dry_run, fmt)
-    if failed:
-        raise SystemExit(EXIT_FAILED)
+    return _print_remind(result, digests, dry_run, fmt, plain)
 
 
-def _print_remind(result: Any, digests: Sequence[Any], dry_run: bool, fmt: str) -> bool:
+def _print_remind(
+    result: Any, digests: Sequence[Any], dry_run: bool, fmt: str, plain: Console
+) -> bool:
     """Print a remind run; True when anything failed."""
     from tracker.notify.remind import render  # noqa: PLC0415
 
@@ -917,7 +942,6 @@ def _print_remind(result: Any, digests: Sequence[Any], dry_run: bool, fmt: str) 
         }
         click.echo(json.dumps(data, ensure_ascii=False))
         return failed
-    plain = Console(highlight=False, soft_wrap=True)
     if dry_run:
         for rem in result.planned:
             plain.print(

@@ -89,10 +89,10 @@ def front_matter_reader(root: Path) -> Callable[[str], Mapping[str, object]]:
 
 
 def journal_for(cfg: RemindConfig, root: Path) -> Journal:
-    return Journal(root / cfg.state_path, run_id(), alive=_alive)
+    return Journal(root / cfg.state_path, run_id(), alive=process_alive)
 
 
-def _alive(run: str) -> bool:
+def process_alive(run: str) -> bool:
     host, _, rest = run.partition(":")
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
