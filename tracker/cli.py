@@ -913,33 +913,12 @@ def _print_remind(
 ) -> bool:
     """Print a remind run; True when anything failed."""
     from tracker.notify.remind import render  # noqa: PLC0415
+    from tracker.notify.run import remind_json  # noqa: PLC0415
 
     out = result.outcome
     failed = bool(out and out.failed) or any(not s.ok for d in digests for s in d.sent)
     if fmt == "json":
-
-        def row(rem: Any, stages: Sequence[str]) -> dict[str, Any]:
-            return {"ticket": rem.ticket.ref, "key": rem.key, "due": rem.due.isoformat(),
-                    "stages": list(stages)}  # fmt: skip
-
-        data: dict[str, Any] = {
-            "dry_run": dry_run,
-            "planned": [row(r, r.stages) for r in result.planned],
-            "held": out.held if out else None,
-            "sent": [row(r, st) for r, st in out.sent] if out else [],
-            "already_sent": [row(r, st) for r, st in out.found] if out else [],
-            "deferred": [row(r, r.stages) for r in out.deferred] if out else [],
-            "busy": [row(r, r.stages) for r in out.busy] if out else [],
-            "failed": [{**row(r, r.stages), "error": e} for r, e in out.failed] if out else [],
-            "digests": [
-                {
-                    "owner": d.owner,
-                    "items": d.items,
-                    "sent": [{"channel": s.channel, "ok": s.ok, "error": s.error} for s in d.sent],
-                }
-                for d in digests
-            ],
-        }
+        data = remind_json(result, digests, dry_run)
         click.echo(json.dumps(data, ensure_ascii=False))
         return failed
     if dry_run:

@@ -209,3 +209,31 @@ def digests(
                 journal.forget_digest(owner, day, chan)  # a later run may try again
             result.sent += sent
     return out
+
+
+def _row(rem: Reminder, stages: Sequence[str]) -> dict[str, Any]:
+    return {"ticket": rem.ticket.ref, "key": rem.key, "due": rem.due.isoformat(),
+            "stages": list(stages)}  # fmt: skip
+
+
+def remind_json(run: RemindRun, digests: Sequence[DigestResult], dry_run: bool) -> dict[str, Any]:
+    """`tracker remind --format json`: what was planned, sent, found, held back or failed."""
+    out = run.outcome or Outcome()
+    return {
+        "dry_run": dry_run,
+        "planned": [_row(r, r.stages) for r in run.planned],
+        "held": out.held,
+        "sent": [_row(r, st) for r, st in out.sent],
+        "already_sent": [_row(r, st) for r, st in out.found],
+        "deferred": [_row(r, r.stages) for r in out.deferred],
+        "busy": [_row(r, r.stages) for r in out.busy],
+        "failed": [{**_row(r, r.stages), "error": e} for r, e in out.failed],
+        "digests": [
+            {
+                "owner": d.owner,
+                "items": d.items,
+                "sent": [{"channel": s.channel, "ok": s.ok, "error": s.error} for s in d.sent],
+            }
+            for d in digests
+        ],
+    }
