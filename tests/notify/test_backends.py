@@ -127,3 +127,17 @@ def test_jira_comment_mentions_by_account_id_or_username(mode: str, tmp_path: Pa
         assert [m.stages for m in read_marks(jira.comment_bodies(made))] == [("overdue.0",)]
         _run(jira, "jira", tmp_path)
         assert len(fake.comments[made.ref]) == 1
+
+
+def test_github_mentions_only_assignees_never_a_stranger(
+    github: tuple[GitHubFake, GitHubBackend], tmp_path: Path
+) -> None:
+    fake, gh = github
+    draft = make_draft(key="pm-1/a", due=DAY, owners=("Alice", "mallory"),
+                       assignees=("alice", "mallory"))  # fmt: skip
+    gh.create(draft)
+    [ticket] = gh.list_tracked()
+    assert set(ticket.owners) == {"alice", "mallory"}  # mallory is not assignable in the fake
+    _run(gh, "github", tmp_path)
+    [body] = _bodies(fake)
+    assert body.startswith("@alice mallory: this postmortem action item is due today")

@@ -108,6 +108,13 @@ def owner_mentions(ticket: Ticket, dialect: Dialect, people: People) -> list[str
         if who:
             return [dialect.mention(who)]
         return list(ticket.owners)
+    if dialect.name == "github" and "assignees" in ticket.extra:
+        # Only assignees: an owner GitHub refused to assign may be a stranger's login.
+        can = {a.casefold() for a in ticket.extra["assignees"].split(",") if a}
+        return [
+            dialect.mention(o.lstrip("@")) if o.lstrip("@").casefold() in can else o.lstrip("@")
+            for o in ticket.owners
+        ]
     return [_markup(o.lstrip("@"), dialect) for o in ticket.owners]
 
 
