@@ -776,15 +776,23 @@ def _owner_report(
     """`tracker report --owner X`: one owner's overdue and due-soon items."""
     from tracker.config import env  # noqa: PLC0415
     from tracker.notify.deliver import deliver  # noqa: PLC0415 - only for this command
-    from tracker.notify.message import digest_message, message_text, owner_items  # noqa: PLC0415
+    from tracker.notify.message import (  # noqa: PLC0415 - only for this command
+        digest_message,
+        message_text,
+        owner_items,
+        policy_keys,
+    )
 
     loaded = state.loaded
     cfg = loaded.config
     built = _backend(state, backend_name)
     day = as_of or wiring.today(loaded)
-    report = compute_for_config(built.backend.list_tracked(), day, cfg)
+    tickets = built.backend.list_tracked()
+    report = compute_for_config(tickets, day, cfg)
     items = owner_items(report, owner, cfg.owners)
-    msg = digest_message(report, owner, items, cfg.notify.report_url, cfg.notify.top_items)
+    by_policy = policy_keys(tickets)
+    nc = cfg.notify
+    msg = digest_message(report, owner, items, nc.report_url, nc.top_items, by_policy)
     if fmt == "json":
         data = {
             "owner": owner,
@@ -799,6 +807,7 @@ def _owner_report(
                     "overdue": i.overdue,
                     "days_overdue": i.days_overdue,
                     "due_soon": i.due_soon,
+                    "due_by_policy": i.key in by_policy,
                 }
                 for i in items
             ],

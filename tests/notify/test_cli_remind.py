@@ -98,11 +98,12 @@ def test_report_owner_lists_that_owners_items(
                        capsys, repo)  # fmt: skip
     data = json.loads(out)
     assert code == 0
-    assert [(i["title"], i["days_overdue"]) for i in data["items"]] == [
-        ("Page on consumer lag above 5 minutes", 2)
+    assert [(i["title"], i["days_overdue"], i["due_by_policy"]) for i in data["items"]] == [
+        ("Page on consumer lag above 5 minutes", 2, False)
     ]
     code, out, _ = run(["report", "--owner", "bob", "--as-of", "2026-03-05"], capsys, repo)
     assert out.startswith("Your postmortem action items, bob\n\n0 overdue and 1 due within 7")
+    assert "due in 4 days · bob · due 2026-03-09 (set by policy)" in out
 
 
 def test_failed_slack_delivery_keeps_the_posted_report(

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from tracker.model import Ticket
 from tracker.report.metrics import Report, ReportItem
 
 
@@ -51,7 +52,7 @@ def report_deltas(report: Report) -> Mapping[str, object] | None:
     return found if isinstance(found, Mapping) else None
 
 
-def _detail(item: ReportItem, as_of: dt.date) -> str:
+def _detail(item: ReportItem, as_of: dt.date, by_policy: frozenset[str] = frozenset()) -> str:
     bits: list[str] = []
     if item.overdue and item.days_overdue is not None:
         bits.append(f"{item.days_overdue} days overdue")
@@ -60,12 +61,18 @@ def _detail(item: ReportItem, as_of: dt.date) -> str:
         bits.append("due today" if left == 0 else f"due in {left} day{'s' if left != 1 else ''}")
     bits.append(", ".join(item.owners) if item.owners else "no owner")
     if item.due is not None:
-        bits.append(f"due {item.due.isoformat()}")
+        policy = " (set by policy)" if item.key in by_policy else ""
+        bits.append(f"due {item.due.isoformat()}{policy}")
     return " · ".join(bits)
 
 
-def _entry(item: ReportItem, as_of: dt.date) -> Entry:
-    return Entry(item.ticket, item.url, item.title, _detail(item, as_of))
+def _entry(item: ReportItem, as_of: dt.date, by_policy: frozenset[str] = frozenset()) -> Entry:
+    return Entry(item.ticket, item.url, item.title, _detail(item, as_of, by_policy))
+
+
+def policy_keys(tickets: Iterable[Ticket]) -> frozenset[str]:
+    """Keys of the tickets whose due date the file does not give (due_policy, default_due)."""
+    return frozenset(t.marker.key for t in tickets if t.marker and t.marker.due_by)
 
 
 def _by_lateness(items: Sequence[ReportItem]) -> list[ReportItem]:
@@ -118,7 +125,7 @@ def owner_items(report: Report, owner: str, aliases: Mapping[str, str]) -> list[
 
 
 def digest_message(report: Report, owner: str, items: Sequence[ReportItem], link: str | None,
-                   top: int = 10) -> Message:  # fmt: skip
+                   top: int = 10, by_policy: frozenset[str] = frozenset()) -> Message:  # fmt: skip
     """One owner's digest: their overdue and due-soon items."""
     late = sum(1 for i in items if i.overdue)
     soon = len(items) - late
@@ -127,7 +134,7 @@ def digest_message(report: Report, owner: str, items: Sequence[ReportItem], link
         summary=f"{late} overdue and {soon} due within {report.due_soon_days} days "
         f"(as of {report.as_of.isoformat()}).",
         facts=(("Overdue", str(late)), ("Due soon", str(soon))),
-        entries=tuple(_entry(i, report.as_of) for i in items[:top]),
+        entries=tuple(_entry(i, report.as_of, by_policy) for i in items[:top]),
         more=max(0, len(items) - top),
         link=link,
         section="Overdue and due soon",

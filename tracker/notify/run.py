@@ -17,7 +17,7 @@ from tracker.config import Config
 from tracker.errors import ConfigError
 from tracker.model import Ticket
 from tracker.notify import deliver as delivery
-from tracker.notify.message import digest_message, digest_owners, owner_items
+from tracker.notify.message import digest_message, digest_owners, owner_items, policy_keys
 from tracker.notify.remind import (
     Commenter,
     Dialect,
@@ -183,9 +183,10 @@ def digests(
         for k, v in (notify.email.owner_emails if notify.email else {}).items()
     }
     out: list[DigestResult] = []
+    by_policy = policy_keys(tickets)
     for owner in digest_owners(report):
         items = owner_items(report, owner, config.owners)
-        msg = digest_message(report, owner, items, link, notify.top_items)
+        msg = digest_message(report, owner, items, link, notify.top_items, by_policy)
         result = DigestResult(owner, len(items))
         out.append(result)
         if dry_run:
