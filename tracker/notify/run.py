@@ -131,7 +131,8 @@ def remind(
     journal = journal or journal_for(cfg, root)
     people = People(dict(config.owners), tuple(cfg.escalate_to), front_matter_reader(root))
     dialect = dialect_for(backend_name, backend)
-    planned = plan(tickets, day, schedule(cfg), journal.sent)
+    done = journal.all_sent()
+    planned = plan(tickets, day, schedule(cfg), lambda key, due: done.get((key, due), frozenset()))
     if dry_run:
         return RemindRun(planned, None, dialect, people)
     held = quiet(now, cfg.quiet_hours, cfg.skip_weekends) if honour_quiet else None

@@ -48,9 +48,10 @@ class Journal:
         self.run = run
         self.lease = lease
         self.alive = alive  # whether the run holding a claim still runs (False: take it over)
+        self._ready = False
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
@@ -59,8 +60,11 @@ class Journal:
                 f"{self.path}: cannot open the reminder journal ({exc}); check remind.state_path"
             ) from None
         try:
-            conn.executescript(_SCHEMA)
-            conn.execute("BEGIN IMMEDIATE")
+            if not self._ready:
+                conn.executescript(_SCHEMA)
+                self._ready = True
+            # Writers take the lock up front: two runs never both read "not sent" and send.
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield conn
             except BaseException:
@@ -72,12 +76,23 @@ class Journal:
 
     def sent(self, key: str, due: dt.date) -> frozenset[str]:
         """Stages recorded as sent for `key` at `due`."""
-        with self._tx() as conn:
+        with self._tx(write=False) as conn:
             rows = conn.execute(
                 "SELECT stage FROM reminders WHERE key = ? AND due = ? AND state = 'sent'",
                 (key, due.isoformat()),
             ).fetchall()
         return frozenset(str(r[0]) for r in rows)
+
+    def all_sent(self) -> dict[tuple[str, dt.date], frozenset[str]]:
+        """Every (key, due) -> stages recorded as sent, in one read (planning a run)."""
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                "SELECT key, due, stage FROM reminders WHERE state = 'sent'"
+            ).fetchall()
+        out: dict[tuple[str, dt.date], set[str]] = {}
+        for key, due, stage in rows:
+            out.setdefault((str(key), dt.date.fromisoformat(due)), set()).add(str(stage))
+        return {k: frozenset(v) for k, v in out.items()}
 
     def claim(
         self,
@@ -128,7 +143,7 @@ class Journal:
             return tuple(todo)
 
     def budget_left(self, day: dt.date, budget: int) -> int:
-        with self._tx() as conn:
+        with self._tx(write=False) as conn:
             row = conn.execute("SELECT used FROM budget WHERE day = ?", (day.isoformat(),))
             found = row.fetchone()
         return max(0, budget - (int(found[0]) if found else 0))
