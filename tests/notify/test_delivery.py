@@ -227,6 +227,12 @@ def test_mail_login_refused_names_the_variables(cert: tuple[Path, Path]) -> None
     assert box.mails == []
 
 
+def test_mail_without_host_or_sender_is_a_config_error() -> None:
+    cfg = NotifyConfig.model_validate({"email": {"to": ["sre@acme.test"]}})
+    [sent] = deliver(report_message(report(1), None), cfg, {}.get)
+    assert not sent.ok and "notify.email: set host" in (sent.error or "")
+
+
 def test_owner_digest_mail_goes_to_the_owner(cert: tuple[Path, Path]) -> None:
     tls = ssl.create_default_context(cafile=str(cert[0]))
     rep = report(8)

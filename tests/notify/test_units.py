@@ -178,7 +178,7 @@ def test_parallel_claims_on_one_journal_let_exactly_one_through(tmp_path: Path) 
         ({"notify": {"slack": {"webhook_env": "https://hooks.slack.com/x"}}}, "not an environment"),
         ({"sync": {"due_policy": {"severity": {"SEV1": -1}}}}, "SEV1: -1 days"),
         ({"sync": {"due_policy": {"days": "weekdays"}}}, "sync.due_policy.days"),
-        ({"notify": {"email": {"host": "smtp"}}}, "notify.email.sender: Field required"),
+        ({"notify": {"email": {"port": 0}}}, "notify.email.port: Input should be greater"),
     ],
 )
 def test_config_errors_name_the_field(data: dict[str, object], message: str) -> None:

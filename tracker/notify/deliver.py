@@ -121,6 +121,10 @@ def _one(
         post_json(_secret(env, name, what), teams.payload(msg), what=what, timeout_s=cfg.timeout_s)
     elif channel == "email" and cfg.email is not None:
         em = cfg.email
+        if not em.host or not em.sender:
+            raise ConfigError(
+                "notify.email: set host (the SMTP server) and sender (the From: address)"
+            )
         rcpt = list(to if to is not None else em.to)
         if not rcpt:
             raise ConfigError("notify.email: no recipients; set notify.email.to")

@@ -140,12 +140,12 @@ class TeamsConfig(_Model):
 class EmailConfig(_Model):
     """E-mail over SMTP with STARTTLS."""
 
-    host: str = Field(description="SMTP server.")
+    host: str | None = Field(None, description="SMTP server (needed to send).")
     port: int = Field(587, ge=1, le=65535)
     starttls: bool = Field(True, description="Upgrade with STARTTLS (refuse to send without).")
     username_env: str | None = Field(None, description="Variable holding the SMTP user name.")
     password_env: str | None = Field(None, description="Variable holding the SMTP password.")
-    sender: str = Field(description="From: address.")
+    sender: str | None = Field(None, description="From: address (needed to send).")
     to: list[str] = Field(default_factory=list, description="Recipients of the weekly report.")
     owner_emails: dict[str, str] = Field(
         default_factory=dict,
