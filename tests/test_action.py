@@ -101,7 +101,9 @@ def test_every_non_secret_input_maps_to_a_cli_option_that_exists() -> None:
     assert inputs == mapped, f"unmapped: {inputs - mapped}, stale: {mapped - inputs}"
     assert not set(action.OPTIONS) & set(action.SECRETS)
     assert set(action.COMMANDS) <= set(cli.commands)  # type: ignore[attr-defined]
-    assert "sync | report | lint | status" in ACTION_DATA["inputs"]["command"]["description"]
+    assert (
+        "sync | report | lint | status | remind" in ACTION_DATA["inputs"]["command"]["description"]
+    )
     for name, per_command in action.OPTIONS.items():
         for command_name, option in per_command.items():
             command = cli if command_name == "*" else cli.commands[command_name]  # type: ignore[attr-defined]
@@ -194,6 +196,8 @@ def test_secrets_are_exported_under_the_names_the_config_gives() -> None:
         "ACTION_GITHUB_TOKEN",
         "ACTION_JIRA_API_TOKEN",
         "ACTION_JIRA_PAT",
+        "ACTION_SLACK_WEBHOOK_URL",
+        "ACTION_TEAMS_WEBHOOK_URL",
     }
     assert RUN_STEP["run"].index("::add-mask::") < RUN_STEP["run"].index("tracker.action")
 

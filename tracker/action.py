@@ -22,7 +22,7 @@ from tracker.config import Config, load_config
 from tracker.errors import EXIT_USAGE, ConfigError
 from tracker.wiring import JIRA_URL_ENV
 
-COMMANDS = ("sync", "report", "lint", "status")
+COMMANDS = ("sync", "report", "lint", "status", "remind")
 WRITE_BACK = ("pull-request", "commit", "none")
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0", "")
@@ -32,11 +32,18 @@ _FALSE = ("false", "no", "off", "0", "")
 OPTIONS: dict[str, dict[str, str]] = {
     "config": {"*": "--config"},
     "paths": {"sync": "PATH", "lint": "PATH"},
-    "dry-run": {"sync": "--dry-run"},
+    "dry-run": {"sync": "--dry-run", "remind": "--dry-run"},
     "write-back": {"sync": "--write-back"},
-    "as-of": {"sync": "--as-of", "lint": "--as-of", "report": "--as-of", "status": "--as-of"},
+    "as-of": {
+        "sync": "--as-of",
+        "lint": "--as-of",
+        "report": "--as-of",
+        "status": "--as-of",
+        "remind": "--as-of",
+    },
     "post-report": {"report": "--post"},
     "changed-only": {"lint": "--changed-since"},
+    "remind": {"sync": "--remind"},
 }
 # Secret (or connection) inputs -> the environment variable the backend reads; a tuple names
 # the config field that holds the variable's name, with its default.
@@ -46,6 +53,8 @@ SECRETS: dict[str, tuple[str, str] | str] = {
     "jira-email": ("jira.email_env", "JIRA_EMAIL"),
     "jira-pat": ("jira.pat_env", "JIRA_PAT"),
     "jira-url": JIRA_URL_ENV,
+    "slack-webhook-url": ("notify.slack.webhook_env", "SLACK_WEBHOOK_URL"),
+    "teams-webhook-url": ("notify.teams.webhook_env", "TEAMS_WEBHOOK_URL"),
 }
 # Consumed by action.yml itself (actions/setup-python), not by the CLI.
 SETUP_INPUTS = ("python-version",)
@@ -63,6 +72,7 @@ class Inputs:
     as_of: str = ""
     post_report: bool = False
     changed_only: bool = True
+    remind: bool = False
     secrets: tuple[tuple[str, str], ...] = ()  # (input name, value), non-empty values only
 
     @classmethod
@@ -98,6 +108,7 @@ class Inputs:
             as_of=get("as-of"),
             post_report=_flag(get("post-report"), "post-report", default=False),
             changed_only=_flag(get("changed-only"), "changed-only", default=True),
+            remind=_flag(get("remind"), "remind", default=False),
             secrets=tuple((n, values[n]) for n in SECRETS if values.get(n, "").strip()),
         )
 
@@ -199,8 +210,14 @@ def _argv(inputs: Inputs, command: str, base: str | None, notices: list[str]) ->
             argv.append("--dry-run")
         if inputs.write_back:
             argv += ["--write-back", inputs.write_back]
+        if inputs.remind:
+            argv.append("--remind")
     elif inputs.write_back:
         unused("write-back")
+    if command == "remind" and inputs.dry_run:
+        argv.append("--dry-run")
+    if inputs.remind and command not in ("sync", "remind"):
+        unused("remind", " (use it with command: sync, or run command: remind)")
     if command == "report" and inputs.post_report:
         if inputs.dry_run:
             notices.append("dry-run: the report is not posted")
@@ -208,7 +225,7 @@ def _argv(inputs: Inputs, command: str, base: str | None, notices: list[str]) ->
             argv.append("--post")
     elif inputs.post_report:
         unused("post-report")
-    if command not in ("sync", "report") and inputs.dry_run:
+    if command not in ("sync", "report", "remind") and inputs.dry_run:
         unused("dry-run", " (it writes nothing anyway)")
     if command == "lint" and inputs.changed_only and base:
         argv += ["--changed-since", base]
@@ -227,9 +244,10 @@ def secret_env(inputs: Inputs, config: Config) -> dict[str, str]:
         target = SECRETS[name]
         if isinstance(target, tuple):
             field, default = target
-            section_name, attr = field.split(".")
-            section = getattr(config, section_name)
-            target = str(getattr(section, attr)) if section is not None else default
+            found: object = config
+            for part in field.split("."):  # a section left out of the config is None
+                found = getattr(found, part) if found is not None else None
+            target = str(found) if found is not None else default
         out[target] = value
     return out
 

@@ -468,6 +468,13 @@ def _progress_printer(total_hint: str) -> Callable[[int, int, ItemResult], None]
     "are), or nowhere.",
 )
 @click.option("--as-of", callback=_date, metavar="YYYY-MM-DD", help="Today, for default due dates.")
+@click.option(
+    "--remind",
+    "remind",
+    is_flag=True,
+    help="Then send the reminder comments that are due (as `tracker remind`; its lines go to "
+    "stderr).",
+)
 @click.pass_obj
 def sync_cmd(
     state: _State,
@@ -478,6 +485,7 @@ def sync_cmd(
     no_write_back: bool,
     write_back_opt: str | None,
     as_of: dt.date | None,
+    remind: bool = False,
 ) -> None:
     """Turn action items into tickets, exactly once, and write the links back.
 
@@ -560,7 +568,10 @@ def sync_cmd(
     _sync_to_actions(outcome, dry_run)
     if sent is not None:
         _links_to_actions(sent)
-    if outcome.failed or outcome.write_back_errors or (sent and sent["error"]):
+    reminded_ok = True
+    if remind:
+        reminded_ok = not _remind(state, built, as_of, dry_run, False, "text", _err)
+    if outcome.failed or outcome.write_back_errors or (sent and sent["error"]) or not reminded_ok:
         raise SystemExit(EXIT_FAILED)
 
 
@@ -757,6 +768,19 @@ def status_cmd(
     "GITHUB_REPOSITORY), whatever the backend; without one, only the local backend keeps it.",
 )
 @click.option("--backend", "backend_name", type=click.Choice(BACKEND_NAMES))
+@click.option(
+    "--owner",
+    metavar="NAME",
+    help="One owner's digest instead: their overdue and due-soon items across every postmortem "
+    "(as written, or their login / account id).",
+)
+@click.option(
+    "--notify",
+    "notify",
+    is_flag=True,
+    help="Deliver it to the channels under notify: (Slack, Teams, e-mail); --post does too "
+    "when channels are configured.",
+)
 @click.pass_obj
 def report_cmd(
     state: _State,
@@ -765,6 +789,8 @@ def report_cmd(
     output: str | None,
     post: bool,
     backend_name: str | None,
+    owner: str | None = None,
+    notify: bool = False,
 ) -> None:
     """Weekly figures: overdue and stale items, completion and on-time rates, trends.
 
@@ -784,7 +810,15 @@ def report_cmd(
     --post keeps one report issue per ISO week (updated in place; a report past GitHub's body
     limit continues in comments; report.close_previous closes earlier weeks' issues). Under
     GitHub Actions the Markdown also goes to the job summary.
+
+    With notify.slack / notify.teams / notify.email configured, --post (or --notify) also
+    delivers the headline, figures and top overdue items there; a failed delivery exits 1 and
+    never loses the posted report issue. --owner NAME prints one owner's digest instead.
     """
+    if owner is not None:
+        _owner_report(state, owner, as_of, fmt, backend_name, notify)
+        return
+
     from rich.console import Console
 
     from tracker import wiring
@@ -833,7 +867,11 @@ def report_cmd(
     else:
         _echo_json(body, nl=False)
     append_step_summary(markdown)
+    channels = bool(loaded.config.notify.slack or loaded.config.notify.teams)
+    channels = channels or loaded.config.notify.email is not None
     if not post:
+        if notify:
+            _deliver_report(loaded, report, None)
         return
     title = f"Postmortem action items: {report.week}"
     if forge is not None:
@@ -850,6 +888,245 @@ def report_cmd(
         return
     _err.print(f"report posted: {escape(url)}")
     write_outputs({"report-url": url})
+    if notify or channels:
+        _deliver_report(loaded, report, url)
+
+
+def _deliver_report(loaded: LoadedConfig, report: Any, url: str | None) -> None:
+    """The weekly report to every channel; a failure is reported after the others ran."""
+    from tracker.config import env
+    from tracker.notify.deliver import channels, deliver
+    from tracker.notify.message import report_message
+
+    notify = loaded.config.notify
+    if not channels(notify):
+        raise ConfigError(
+            ".tracker.yml: --notify needs a channel: add notify.slack, notify.teams or notify.email"
+        )
+    link = notify.report_url or (url if url and url.startswith(("https://", "http://")) else None)
+    results = deliver(report_message(report, link, notify.top_items), notify, env)
+    _print_deliveries(results, "report")
+
+
+def _print_deliveries(results: Sequence[Any], what: str) -> None:
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        if r.ok:
+            _err.print(f"{what} delivered to {r.channel}")
+        else:
+            _err.print(f"[red]delivery to {r.channel} failed:[/] {escape(r.error or '')}")
+    if failed:
+        raise SystemExit(EXIT_FAILED)
+
+
+def _owner_report(
+    state: _State,
+    owner: str,
+    as_of: dt.date | None,
+    fmt: str,
+    backend_name: str | None,
+    notify: bool,
+) -> None:
+    """`tracker report --owner X`: one owner's overdue and due-soon items."""
+    from tracker import wiring
+    from tracker.config import env
+    from tracker.notify.deliver import deliver
+    from tracker.notify.message import (
+        digest_message,
+        message_text,
+        owner_items,
+        policy_keys,
+    )
+    from tracker.report import compute_for_config
+
+    loaded = state.loaded
+    cfg = loaded.config
+    built = _backend(state, backend_name)
+    day = as_of or wiring.today(loaded)
+    tickets = built.backend.list_tracked()
+    report = compute_for_config(tickets, day, cfg)
+    items = owner_items(report, owner, cfg.owners)
+    by_policy = policy_keys(tickets)
+    nc = cfg.notify
+    msg = digest_message(report, owner, items, nc.report_url, nc.top_items, by_policy)
+    if fmt == "json":
+        data = {
+            "owner": owner,
+            "as_of": day.isoformat(),
+            "items": [
+                {
+                    "key": i.key,
+                    "ticket": i.ticket,
+                    "url": i.url,
+                    "title": i.title,
+                    "due": i.due.isoformat() if i.due else None,
+                    "overdue": i.overdue,
+                    "days_overdue": i.days_overdue,
+                    "due_soon": i.due_soon,
+                    "due_by_policy": i.key in by_policy,
+                }
+                for i in items
+            ],
+        }
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        click.echo(message_text(msg), nl=False)
+    if notify:
+        email = cfg.notify.email
+        to = None
+        if email is not None:
+            folded = {k.casefold().lstrip("@"): v for k, v in email.owner_emails.items()}
+            addr = folded.get(owner.casefold().lstrip("@"))
+            to = [addr] if addr else None
+        _print_deliveries(deliver(msg, cfg.notify, env, to=to), "digest")
+
+
+# --- remind ------------------------------------------------------------------------------------
+
+
+@cli.command("remind")
+@click.option(
+    "--as-of",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="The day to remind for (quiet hours are not applied to an explicit day).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the comments that would be sent; send none.")
+@click.option(
+    "--digest",
+    is_flag=True,
+    help="Also send one message per owner with their overdue and due-soon items to the "
+    "channels under notify: (once per owner and day).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--backend", "backend_name", type=click.Choice(BACKEND_NAMES))
+@click.pass_obj
+def remind_cmd(
+    state: _State,
+    as_of: dt.date | None,
+    dry_run: bool,
+    digest: bool,
+    fmt: str,
+    backend_name: str | None,
+) -> None:
+    """Comment on tickets before they are due, on the day, when late, and escalate.
+
+    \b
+    Stages (remind: in .tracker.yml; `remind: {}` turns them on with these defaults):
+      due_soon   3 days before the due date       (remind.due_soon_days)
+      due        on the due date
+      overdue    the day after, then every 7 days (remind.overdue_every_days)
+      escalate   14 days overdue, mentioning remind.escalate_to (a person, @org/team, or the
+                 postmortem's owner: / facilitator:)
+
+    Each stage is sent once per ticket and due date (a new due date re-arms them), never to a
+    closed ticket. Every comment carries a hidden marker and the journal (remind.state_path)
+    records intent before sending, so re-runs, parallel runs and crashes never send twice.
+    At most remind.max_comments_per_day comments a day; the rest wait for the next run.
+    """
+    from rich.console import Console
+
+    built = _backend(state, backend_name)
+    if _remind(state, built, as_of, dry_run, digest, fmt, Console(highlight=False, soft_wrap=True)):
+        raise SystemExit(EXIT_FAILED)
+
+
+def _remind(
+    state: _State,
+    built: BuiltBackend,
+    as_of: dt.date | None,
+    dry_run: bool,
+    digest: bool,
+    fmt: str,
+    plain: Console | _StderrConsole,
+) -> bool:
+    """One remind run (and digests); True when anything failed."""
+    from tracker import wiring
+    from tracker.config import env
+    from tracker.notify import run as notify_run
+
+    loaded = state.loaded
+    cfg = loaded.config
+    remind_cfg = notify_run.require(cfg)
+    day = as_of or wiring.today(loaded)
+    tickets = built.backend.list_tracked()
+    journal = notify_run.journal_for(remind_cfg, loaded.root)
+    backend: Any = built.backend
+    result = notify_run.remind(
+        cfg,
+        loaded.root,
+        backend,
+        built.name,
+        tickets,
+        day=day,
+        now=wiring.now(loaded),
+        dry_run=dry_run,
+        honour_quiet=as_of is None,
+        journal=journal,
+    )
+    digests = (
+        notify_run.digests(
+            cfg, tickets, day, env, journal=journal, link=cfg.notify.report_url, dry_run=dry_run
+        )
+        if digest
+        else []
+    )
+    return _print_remind(result, digests, dry_run, fmt, plain)
+
+
+def _print_remind(
+    result: Any, digests: Sequence[Any], dry_run: bool, fmt: str, plain: Console | _StderrConsole
+) -> bool:
+    """Print a remind run; True when anything failed."""
+    from tracker.notify.remind import render
+    from tracker.notify.run import remind_json
+
+    out = result.outcome
+    failed = bool(out and out.failed) or any(not s.ok for d in digests for s in d.sent)
+    if fmt == "json":
+        data = remind_json(result, digests, dry_run)
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return failed
+    if dry_run:
+        for rem in result.planned:
+            plain.print(
+                f"would comment on {rem.ticket.ref} ({', '.join(rem.stages)}):", markup=False
+            )
+            body = render(rem, rem.stages, result.dialect, result.people)
+            plain.print("    " + body.replace("\n", "\n    "), markup=False)
+        _err.print(f"remind (dry run): {len(result.planned)} comments would be sent")
+    elif out is not None and out.held:
+        _err.print(f"remind: nothing sent: {escape(out.held)}; {len(result.planned)} waiting")
+    elif out is not None:
+        for rem, stages in out.sent:
+            plain.print(
+                f"commented on {rem.ticket.ref}  {', '.join(stages)}  {rem.key}", markup=False
+            )
+        for rem, error in out.failed:
+            _err.print(f"[red]failed:[/] {escape(rem.ticket.ref)} {escape(error)}")
+        bits = [f"{len(out.sent)} sent"]
+        if out.found:
+            bits.append(f"{len(out.found)} already on the ticket")
+        if out.deferred:
+            bits.append(f"{len(out.deferred)} deferred (remind.max_comments_per_day)")
+        if out.busy:
+            bits.append(f"{len(out.busy)} held by another run")
+        if out.failed:
+            bits.append(f"{len(out.failed)} failed")
+        _err.print("remind: " + ", ".join(bits))
+    for d in digests:
+        for s in d.sent:
+            if s.ok:
+                _err.print(f"digest for {escape(d.owner)} delivered to {s.channel}")
+            else:
+                _err.print(
+                    f"[red]digest for {escape(d.owner)} to {s.channel}:[/] {escape(s.error or '')}"
+                )
+        if dry_run:
+            _err.print(f"digest for {escape(d.owner)}: {d.items} items (dry run: not sent)")
+    return failed
 
 
 # --- init and config ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tracker.errors import ConfigError
+from tracker.notify.settings import DuePolicyConfig, NotifyConfig, RemindConfig
 from tracker.parse import ParseOptions
 from tracker.parse.sections import DEFAULT_EXCLUDE_PATTERNS, DEFAULT_SECTION_PATTERNS
 
@@ -148,6 +149,11 @@ class SyncConfig(_Model):
         "e.g. {P0: 14, P1: 28, default: 56}. Off when empty.",
     )
     since: dt.date | None = Field(None, description="Skip postmortems dated before this day.")
+    due_policy: DuePolicyConfig | None = Field(
+        None,
+        description="Due dates by severity and priority (calendar or business days) for items "
+        "without one; counted from the postmortem date, applied before `default_due`.",
+    )
 
 
 class LocalConfig(_Model):
@@ -282,6 +288,12 @@ class Config(_Model):
     github: GitHubConfig | None = None
     jira: JiraConfig | None = None
     report: ReportConfig = Field(default_factory=ReportConfig)
+    remind: RemindConfig | None = Field(
+        None,
+        description="Reminder comments (`tracker remind`); unset: off. `remind: {}` turns "
+        "them on with the defaults.",
+    )
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
     @field_validator("timezone")
     @classmethod

@@ -16,6 +16,7 @@ from tracker.backends.base import (
     resolve_owners,
 )
 from tracker.model import ActionItem, Marker, Postmortem, Status
+from tracker.notify.due_policy import DuePolicy
 from tracker.parse.values import parse_date
 
 DoneItems = Literal["create-closed", "skip"]
@@ -34,6 +35,7 @@ class SyncPolicy:
     owners: Mapping[str, str] = field(default_factory=dict)
     labels: tuple[str, ...] = ("postmortem",)
     label_templates: tuple[str, ...] = ()  # e.g. "priority:{priority}", "sev:{severity}"
+    due_policy: DuePolicy | None = None  # sync.due_policy: before default_due
 
 
 def effective_due(item: ActionItem, pm: Postmortem, policy: SyncPolicy) -> dt.date | None:
@@ -43,7 +45,13 @@ def effective_due(item: ActionItem, pm: Postmortem, policy: SyncPolicy) -> dt.da
     """
     if item.due is not None:
         return item.due
-    if item.due_text or not policy.default_due or pm.date is None:
+    if item.due_text or pm.date is None:
+        return None
+    if policy.due_policy is not None:
+        by_policy = policy.due_policy.due(pm.date, pm.severity, item.priority)
+        if by_policy is not None:
+            return by_policy
+    if not policy.default_due:
         return None
     days = policy.default_due.get(item.priority or "")
     if days is None and item.priority:
@@ -51,6 +59,18 @@ def effective_due(item: ActionItem, pm: Postmortem, policy: SyncPolicy) -> dt.da
     if days is None:
         days = policy.default_due.get("default")
     return pm.date + dt.timedelta(days=days) if days is not None else None
+
+
+def due_by(item: ActionItem, pm: Postmortem, policy: SyncPolicy) -> str | None:
+    """Where a due date the file does not give comes from ("policy: SEV1: 14 days",
+    "default_due"); None when the file gives it or there is none."""
+    if item.due is not None or effective_due(item, pm, policy) is None:
+        return None
+    if policy.due_policy is not None and pm.date is not None:
+        why = policy.due_policy.describe(pm.severity, item.priority)
+        if why is not None and policy.due_policy.due(pm.date, pm.severity, item.priority):
+            return f"policy: {why}"
+    return "default_due"
 
 
 def done_on(item: ActionItem) -> str | None:
@@ -61,8 +81,10 @@ def done_on(item: ActionItem) -> str | None:
     return parsed.date.isoformat() if parsed.date else None
 
 
-def make_marker(item: ActionItem, pm: Postmortem, due: dt.date | None) -> Marker:
-    """The marker that records what this item pushes."""
+def make_marker(
+    item: ActionItem, pm: Postmortem, due: dt.date | None, due_source: str | None = None
+) -> Marker:
+    """The marker that records what this item pushes (`due_source`: see `due_by`)."""
     m = Marker(
         key=item.key,
         path=pm.path,
@@ -77,13 +99,14 @@ def make_marker(item: ActionItem, pm: Postmortem, due: dt.date | None) -> Marker
         done_on=done_on(item),
         severity=pm.severity,
         line=item.line,
+        due_by=due_source,
     )
     return replace(m, hash=marker_hash(m))
 
 
 def desired_marker(item: ActionItem, pm: Postmortem, policy: SyncPolicy) -> Marker:
     """The marker a sync of `item` would leave (cheap: no labels, owners or draft)."""
-    return make_marker(item, pm, effective_due(item, pm, policy))
+    return make_marker(item, pm, effective_due(item, pm, policy), due_by(item, pm, policy))
 
 
 def with_status(marker: Marker, status: Status, done: str | None) -> Marker:
@@ -128,7 +151,7 @@ def build_draft(
         path=pm.path,
         line=item.line,
         status=item.status,
-        marker=make_marker(item, pm, due),
+        marker=make_marker(item, pm, due, due_by(item, pm, policy)),
         postmortem_title=pm.title,
         postmortem_date=pm.date,
         drop_labels=drop_labels,

@@ -67,3 +67,7 @@ class OutcomeUnknown(BackendError):
 
 class ValidationFailed(BackendError):
     """The backend refused the data (GitHub 422, Jira 400) with field errors."""
+
+
+class DeliveryError(TrackerError):
+    """A chat or mail delivery (Slack, Teams, SMTP) failed; what it carried is kept elsewhere."""

@@ -136,6 +136,9 @@ class Marker:
     # When the tool wrote this marker (ISO, UTC): a ticket updated later was touched by someone
     # else. Not part of the comparison: restamping is no change of what the file pushed.
     written_at: str | None = field(default=None, compare=False)
+    # Where a due date the file does not give came from ("policy: SEV1: 14 days",
+    # "default_due"); not part of the hash: it follows from the fields that are.
+    due_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,9 @@ jobs:
       - uses: {action}
         with:
           command: sync
+          # Reminders (opt-in): the daily run above also comments on tickets before they are
+          # due, on the day, when overdue, and escalates. Add `remind: {{}}` to .tracker.yml and:
+          # remind: "true"
 """
 
 
@@ -166,6 +169,9 @@ jobs:
         with:
           command: report
           post-report: "true"
+          # Chat delivery (opt-in): add `notify: {{slack: {{}}}}` to .tracker.yml and a secret:
+          # slack-webhook-url: ${{{{ secrets.SLACK_WEBHOOK_URL }}}}
+          # teams-webhook-url: ${{{{ secrets.TEAMS_WEBHOOK_URL }}}}
 """
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from tracker.backends import Backend, LocalBackend
 from tracker.config import LoadedConfig, env, in_github_actions
 from tracker.errors import ConfigError
+from tracker.notify.due_policy import DuePolicy
 from tracker.sync import SyncPolicy
 
 if TYPE_CHECKING:
@@ -32,6 +33,11 @@ def today(loaded: LoadedConfig) -> dt.date:
     return dt.datetime.now(ZoneInfo(loaded.config.timezone)).date()
 
 
+def now(loaded: LoadedConfig) -> dt.datetime:
+    """The current time in the configured time zone (reminders' quiet hours and claims)."""
+    return dt.datetime.now(ZoneInfo(loaded.config.timezone))
+
+
 def sync_policy(loaded: LoadedConfig) -> SyncPolicy:
     cfg = loaded.config
     labels: tuple[str, ...] = ("postmortem",)
@@ -50,6 +56,20 @@ def sync_policy(loaded: LoadedConfig) -> SyncPolicy:
         owners=dict(cfg.owners),
         labels=labels or ("postmortem",),
         label_templates=templates,
+        due_policy=_due_policy(loaded),
+    )
+
+
+def _due_policy(loaded: LoadedConfig) -> DuePolicy | None:
+    dp = loaded.config.sync.due_policy
+    if dp is None:
+        return None
+    return DuePolicy(
+        severity=dict(dp.severity),
+        priority=dict(dp.priority),
+        default=dp.default,
+        days=dp.days,
+        holidays=frozenset(dp.holidays),
     )
 
 

@@ -481,6 +481,7 @@ class JiraFake:
             ("GET", r"issue/([^/]+)/transitions", lambda k: self._transitions(k, q)),
             ("POST", r"issue/([^/]+)/transitions", lambda k: self._transition(k, body)),
             ("POST", r"issue/([^/]+)/comment", lambda k: self._comment(k, body, version)),
+            ("GET", r"issue/([^/]+)/comment", lambda k: self._comments(k, q)),
             ("GET", r"search/jql", lambda: self._search_jql(query, version)),
             ("GET", r"search", lambda: self._search(q, version)),
         ]
@@ -962,6 +963,17 @@ class JiraFake:
             return 400, _errors(None, resolution="Resolution is required.")
         self._enter(f, t.to, res or t.sets_resolution)
         return 204, None
+
+    def _comments(self, key: str, q: Mapping[str, str]) -> tuple[int, Any]:
+        """GET issue/{key}/comment: PageOfComments (startAt, maxResults, total, comments)."""
+        self._issue(key)
+        texts = self.comments.get(key, [])
+        start, size = int(q.get("startAt", "0")), min(int(q.get("maxResults", "50")), 100)
+        page = [
+            {"id": str(i + 1), "body": t, "author": self._user_json(self.users[0])}
+            for i, t in enumerate(texts)
+        ][start : start + size]
+        return 200, {"startAt": start, "maxResults": size, "total": len(texts), "comments": page}
 
     def _comment(self, key: str, body: Any, version: str) -> tuple[int, Any]:
         self._issue(key)

@@ -165,7 +165,7 @@ def marker_hash(m: Marker) -> str:
 
 def marker_to_json(m: Marker) -> dict[str, object]:
     """The marker as a JSON object (what backends store in the ticket)."""
-    return {
+    data: dict[str, object] = {
         "v": 1,
         "key": m.key,
         "path": m.path,
@@ -182,6 +182,9 @@ def marker_to_json(m: Marker) -> dict[str, object]:
         "line": m.line,
         **({"written_at": m.written_at} if m.written_at else {}),
     }
+    if m.due_by:  # only when set: markers written before it existed stay byte-identical
+        data["due_by"] = m.due_by
+    return data
 
 
 def _opt_str(data: Mapping[str, Any], name: str) -> str | None:
@@ -215,4 +218,5 @@ def marker_from_json(data: object) -> Marker | None:
         severity=_opt_str(data, "severity"),
         line=line if isinstance(line, int) and not isinstance(line, bool) else None,
         written_at=_opt_str(data, "written_at"),
+        due_by=_opt_str(data, "due_by"),
     )

@@ -314,6 +314,18 @@ class GitHubBackend:
             subject=f"issue #{number}",
         )
 
+    def comment_bodies(self, ticket: Ticket) -> list[str]:
+        """The bodies of the issue's comments, oldest first (paginated, 100 a page)."""
+        number = issue_number(self._view, ticket.ref)
+        if number is None:
+            raise NotFound(f"{ticket.ref} is not an issue of {self.repo}")
+        rows = self._pages(
+            f"/repos/{self.repo}/issues/{number}/comments",
+            {"per_page": 100},
+            f"read the comments of {ticket.ref}",
+        )
+        return [str(r.get("body") or "") for r in rows]
+
     def post_report(self, title: str, body: str, week: str) -> str:
         """Create or update the issue holding the report of ISO `week`; return its URL."""
         if not _WEEK_RE.fullmatch(week):

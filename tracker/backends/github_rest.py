@@ -266,7 +266,12 @@ def ticket_from_issue(
         created_at=parse_ts(issue.get("created_at")),
         updated_at=parse_ts(issue.get("updated_at")),
         closed_at=parse_ts(issue.get("closed_at")),
-        extra={"number": str(number), "state_reason": str(reason or "")},
+        # "assignees": who may be @mentioned (reminders); the other owners could not be assigned
+        extra={
+            "number": str(number),
+            "state_reason": str(reason or ""),
+            "assignees": ",".join(assignees),
+        },
     )
 
 

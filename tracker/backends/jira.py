@@ -930,6 +930,35 @@ class JiraBackend:
             write=True,
         )
 
+    def comment_bodies(self, ticket: Ticket) -> list[str]:
+        """The comments of the issue (wiki markup, REST v2), oldest first.
+
+        Raises:
+            NotFound: the issue does not exist.
+        """
+        key = self._write_key(ticket)
+        out: list[str] = []
+        start = 0
+        while True:
+            page = self._get(
+                f"issue/{quote(key)}/comment",
+                f"reading the comments of {key}",
+                startAt=start,
+                maxResults=100,
+            )
+            rows = page.get("comments") if isinstance(page, Mapping) else None
+            if not isinstance(rows, list) or not rows:
+                return out
+            out += [str(c.get("body") or "") for c in rows if isinstance(c, Mapping)]
+            start += len(rows)
+            total = page.get("total")
+            if not isinstance(total, int) or start >= total:
+                return out
+
+    def mention(self, ident: str) -> str:
+        """Wiki markup that mentions a user: accountId on Cloud, username on Data Center."""
+        return f"[~accountid:{ident}]" if self._cloud else f"[~{ident}]"
+
     def post_report(self, title: str, body: str, week: str) -> str:
         """Create or update this week's report issue (labelled by week); return its URL."""
         if not _WEEK_RE.fullmatch(week):

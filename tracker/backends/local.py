@@ -322,6 +322,10 @@ class LocalBackend:
             self._get(conn, ref)
             return self._set(conn, ref, sets)
 
+    def comment_bodies(self, ticket: Ticket) -> list[str]:
+        """The ticket's comments, oldest first (what `comment` stored)."""
+        return self.comments(ticket.ref)
+
     def comments(self, ref: str) -> list[str]:
         """The comments of a ticket, oldest first."""
         query = "SELECT body FROM comments WHERE ticket_id = ? ORDER BY id"
