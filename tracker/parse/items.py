@@ -98,6 +98,7 @@ def _cleanup_title(text: str) -> str:
     t = re.sub(r"\(\s*[,;]?\s*\)|\[\s*\]", "", text)
     t = " ".join(t.split())
     t = re.sub(r"\s+([,.;:!?])", r"\1", t)
+    t = re.sub(r"\.(?:\s*\.)+", ".", t)  # "Rotate tokens. **Owner:** A." -> one full stop
     t = t.strip(" \t-–—:;,|")
     if t.endswith(("(", "[")):
         t = t[:-1].rstrip()

@@ -70,11 +70,18 @@ _POSITIVE_TERMS: tuple[tuple[str, int, str], ...] = (
     (r"\bimprov(?:e|es|ed|ements?|ing)\b", 3, "improvement"),
     (r"\bmitigat(?:ion|ions|e|ing)\b", 3, "mitigation"),
     (r"\brecommend(?:ations?|ed)?\b", 3, "recommendation"),
-    (r"\bnext\s+steps?\b", 3, "next steps"),
+    (
+        r"\bnext\s+steps?\b|\bwhat(?:'|’)?s\s+next\b|\bwhat\s+is\s+next\b|\bup\s+next\b",
+        3,
+        "next steps",
+    ),
+    (r"^(?:planned\s+|proposed\s+)?fix(?:es)?$", 3, "fixes"),
     (r"\bwork\s+items?\b|\btasks?\b", 3, "tasks"),
     (r"\btodos?\b|\bto-dos?\b|^to\s+dos?$", 3, "todo"),
     (
-        r"\bdoing\s+(?:about|to)\b|\bwe(?:'|’)?(?:re| are| will|'ll|’ll)\s+(?:doing|changing)\b",
+        r"\bdoing\s+(?:about|to)\b|\bwe(?:'|’)?(?:re| are| will|'ll|’ll)\s+(?:doing|changing)\b|"
+        r"\bwe(?:'|’)?(?:re|\s+are)\s+making\b|\bwe(?:'|’)?(?:ll|\s+will)\s+(?:make|change|do)\b|"
+        r"\bnext\s+up\b",
         3,
         "what we are doing",
     ),

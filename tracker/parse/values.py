@@ -811,7 +811,10 @@ _NOT_NAMES = frozenset(
         "nodes",
     ]
 )
-_NAME_TOKEN = r"@?[A-Z][\w.'’-]{0,30}(?:\s+(?:team|squad|crew|guild|group))?|@[\w.-]{1,39}"
+_NAME_TOKEN = (
+    r"@?[A-Z][\w.'’-]{0,30}(?:\s+(?-i:[A-Z])[\w'’-]{1,30})?(?:\s+(?:team|squad|crew|guild|group))?"
+    r"|@[\w.-]{1,39}"
+)
 _SUBJECT_RE = re.compile(
     rf"^(?P<names>(?:{_NAME_TOKEN})(?:\s*(?:,|\band\b|&|\+)\s*(?:{_NAME_TOKEN}))*)"
     r"\s+(?P<verb>to|will|should|shall|must|needs? to|is going to|are going to)\b"
@@ -856,6 +859,67 @@ _BRACKET_HANDLES_RE = re.compile(
     r"@[\w-]+(?:\.[\w-]+)*)*)\s*"
     r"(?:[,;]?\s*(?P<rest>[^()\[\]]{0,60}?))?\s*[)\]](?!\()"
 )
+_BRACKET_GROUP_RE = re.compile(
+    r"\s*(?P<open>[(\[])(?P<body>[^()\[\]\n]{0,160}?@[\w-][^()\[\]\n]{0,160}?)[)\]](?!\()"
+)
+_HANDLE_PART_RE = re.compile(r"^(?:owners?\s*:\s*)?(@[\w-]+(?:\.[\w-]+)*)$", re.IGNORECASE)
+_DUE_WORD_RE = re.compile(r"^(?:due|by|eta|deadline|target)\s*:?\s*", re.IGNORECASE)
+
+
+def _bracket_owners(t: str) -> tuple[str, list[str]] | None:
+    """ "(@amara due 2026-11-15)", "(P1, @erin, 2026-03-01)", "[@amara]": a bracket of handles,
+    with a due date or a priority beside them; what is not an owner goes back as text the due
+    and priority readers understand."""
+    for m in _BRACKET_GROUP_RE.finditer(t):
+        if m.start() == 0 and m.group("open") == "(":
+            continue  # "(aki) Do X": the parenthesised prefix form, read below
+        owners: list[str] = []
+        keep: list[str] = []
+        for part in re.split(r"\s*(?:[,;&+/]|\band\b)\s*", m.group("body").strip()):
+            if not part:
+                continue
+            h = _HANDLE_PART_RE.match(part)
+            if h:
+                owners.append(h.group(1)[1:])
+                continue
+            head = re.match(r"^(@[\w-]+(?:\.[\w-]+)*)\s+(.*)$", part)
+            if head and _DUE_WORD_RE.match(head.group(2)):
+                owners.append(head.group(1)[1:])
+                part = head.group(2)
+            bare = _DUE_WORD_RE.sub("", part)
+            d = parse_date(bare)
+            if d.span is not None and d.span[0] == 0 and (d.date or d.text):
+                keep.append(f"(due {bare})")
+            elif normalise_priority(part) and len(part.split()) <= 2:
+                keep.append(f"({part})")
+            else:
+                owners = []
+                break
+        if owners:
+            rest = (t[: m.start()] + " " + " ".join(keep) + " " + t[m.end() :]).strip()
+            return " ".join(rest.split()), owners
+    return None
+
+
+_HANDLE_BEFORE_DUE_RE = re.compile(
+    r"\s*[—–-]*\s*(?P<o>@[\w-]+(?:\.[\w-]+)*(?:\s*(?:,|&|\band\b)\s*@[\w-]+(?:\.[\w-]+)*)*)\s*"
+    r"(?P<due>[,;]?\s*(?:by|due(?:\s+by)?|deadline)\s*:?\s*[^@]{4,40})$",
+    re.IGNORECASE,
+)
+
+
+def _handle_before_due(t: str) -> tuple[str, list[str]] | None:
+    """ "Rotate keys — @alice, by 2026-01-10": handles at the end, before a due date."""
+    m = _HANDLE_BEFORE_DUE_RE.search(t, max(0, len(t) - 160))
+    if m is None or m.start() == 0:
+        return None
+    due = m.group("due").lstrip(",; ")
+    d = parse_date(_DUE_WORD_RE.sub("", due))
+    if not (d.date or d.text):
+        return None
+    return f"{t[: m.start()]} (due {_DUE_WORD_RE.sub('', due)})", split_owners(m.group("o"))
+
+
 _TRAILING_NAME_RE = re.compile(
     r"\s*\[(?P<o>@?[A-Z][\w.'’-]{1,30}(?:\s+[A-Z][\w'’-]{1,30})?"
     r"(?:\s*(?:,|&|\band\b|/)\s*@?[A-Z][\w.'’-]{1,30})*)\??\]\s*\.?\s*$"
@@ -1057,9 +1121,11 @@ def _is_name(token: str, known: frozenset[str]) -> bool:
     tok = token.strip()
     if not tok:
         return False
-    team = re.fullmatch(r"(\S+)\s+(?:team|squad|crew|guild|group)", tok)
+    team = re.fullmatch(r"(.+?)\s+(?:team|squad|crew|guild|group)", tok)
     if team:
         tok = team.group(1)
+    if " " in tok:  # "Jane Doe", "Cloud Platform": every word a name
+        return all(_is_name(part, known) for part in tok.split())
     if tok.startswith("@"):
         return True
     bare = tok.rstrip("?")
@@ -1092,13 +1158,9 @@ def extract_owners(
     it differs from the title: a sentence subject stays in the title but not in the key).
     """
     t = _BACKUP_RE.sub("", text)
-    m = _BRACKET_HANDLES_RE.search(t)
-    if m and (m.start() > 0 or m.group("open") == "["):
-        rest = re.sub(
-            r"^(?:due|by|eta|deadline)\s*:?\s*", "", (m.group("rest") or "").strip(), flags=re.I
-        )
-        due = f" (due {rest})" if rest and (parse_date(rest).date or parse_date(rest).text) else ""
-        return (t[: m.start()] + due + t[m.end() :]).strip(), split_owners(m.group("o")), None
+    found = _bracket_owners(t)
+    if found is not None:
+        return found[0], found[1], None
     m = _TRAILING_NAME_RE.search(t, max(0, len(t) - 120))
     if (
         m
@@ -1137,6 +1199,9 @@ def extract_owners(
         t = (t[: m.start()] + t[m.end() :]).strip().lstrip(".").strip()
         t = re.sub(r"\s*[(\[]\s*[)\]]", "", t)
         return t, owners, None
+    found = _handle_before_due(t)
+    if found is not None:
+        return found[0], found[1], None
     tail_at = max(0, len(t) - 300)  # the regex is anchored at the end: search only the tail
     m = _TRAILING_HANDLE_RE.search(t, tail_at)
     if m and m.start() > 0:
