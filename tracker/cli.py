@@ -20,7 +20,7 @@ from rich.table import Table
 from tracker import __version__, scaffold, wiring
 from tracker.config import LoadedConfig, load_config
 from tracker.discover import discover
-from tracker.engine import SyncOutcome, WriteBack, run_sync, status_rows
+from tracker.engine import SyncOutcome, WriteBack, run_sync
 from tracker.errors import (
     EXIT_FAILED,
     EXIT_INTERNAL,
@@ -41,6 +41,7 @@ from tracker.lint import LintSettings, lint_repository, rank
 from tracker.model import Postmortem, Problem
 from tracker.parse import parse_postmortem
 from tracker.report import compute_for_config, render_text, to_csv, to_json, to_markdown
+from tracker.status import Snapshot, StatusRow, snapshot, status_rows
 from tracker.sync import ItemResult
 
 if TYPE_CHECKING:
@@ -438,6 +439,8 @@ def sync_cmd(
         write_back=mode,
         parse_options=loaded.config.parse_options(),
         progress=progress,
+        root=loaded.root,
+        full_run=not paths,
     )
     sent = _send_links(forge, outcome, write_back, loaded) if forge is not None else None
     if fmt == "json":
@@ -447,7 +450,7 @@ def sync_cmd(
         click.echo(json.dumps(data, ensure_ascii=False))
     else:
         _print_outcome(outcome, dry_run)
-    for notice in getattr(built.backend, "notices", ()):
+    for notice in [*getattr(built.backend, "notices", ()), *outcome.notices]:
         _err.print(f"[yellow]note:[/] {escape(str(notice))}")
     _sync_to_actions(outcome, dry_run)
     if sent is not None:
@@ -580,17 +583,39 @@ def status_cmd(
     """
     built = _backend(state, backend_name)
     day = as_of or wiring.today(state.loaded)
+    snap = _snapshot(state, built)
     rows = status_rows(
-        built.backend.list_tracked(),
+        snap.tickets,
         day,
         owner=owner,
         overdue_only=overdue,
         postmortem=postmortem,
         tz=ZoneInfo(state.loaded.config.timezone),
     )
+    for notice in snap.notices:
+        _err.print(f"[yellow]note:[/] {escape(notice)}")
     if fmt == "json":
         click.echo(json.dumps({"as_of": day.isoformat(), "items": [r.to_json() for r in rows]}))
         return
+    live = [r for r in rows if not r.orphaned]
+    orphans = [r for r in rows if r.orphaned]
+    _status_table(live)
+    if orphans:  # their own group: not open work of a live postmortem
+        Console(highlight=False).print("\nOrphaned (the postmortem was removed from git):")
+        _status_table(orphans)
+    late = sum(1 for r in live if r.overdue)
+    tail = f", {len(orphans)} orphaned" if orphans else ""
+    _err.print(f"{len(live)} open items, {late} overdue{tail} (as of {day.isoformat()})")
+
+
+def _snapshot(state: _State, built: wiring.BuiltBackend) -> Snapshot:
+    """The tickets as status and report see them (tracker.status.snapshot)."""
+    cfg = state.loaded.config
+    files = discover((), state.loaded.root, cfg.paths, cfg.exclude)
+    return snapshot(built.backend, files, root=state.loaded.root, parse_options=cfg.parse_options())
+
+
+def _status_table(rows: Sequence[StatusRow]) -> None:
     table = Table(box=None, pad_edge=False, show_edge=False)
     for col in ("Ticket", "Title", "Owner", "Due", "Age"):
         table.add_column(col, overflow="fold")
@@ -606,8 +631,6 @@ def status_cmd(
             style=style,
         )
     Console(highlight=False).print(table)
-    late = sum(1 for r in rows if r.overdue)
-    _err.print(f"{len(rows)} open items, {late} overdue (as of {day.isoformat()})")
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -659,7 +682,7 @@ def report_cmd(
     to_github = post and wiring.forge_configured(loaded)
     forge = wiring.build_forge(loaded, "report --post") if to_github else None
     day = as_of or wiring.today(state.loaded)
-    report = compute_for_config(built.backend.list_tracked(), day, state.loaded.config)
+    report = compute_for_config(_snapshot(state, built).tickets, day, state.loaded.config)
     markdown = to_markdown(report, nudge=state.loaded.config.report.nudge)
     if fmt == "json":
         body = json.dumps(to_json(report), ensure_ascii=False, indent=2) + "\n"

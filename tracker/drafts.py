@@ -34,6 +34,7 @@ class SyncPolicy:
     owners: Mapping[str, str] = field(default_factory=dict)
     labels: tuple[str, ...] = ("postmortem",)
     label_templates: tuple[str, ...] = ()  # e.g. "priority:{priority}", "sev:{severity}"
+    adopt: bool = False  # a ticket an item names that carries no marker is adopted (marked)
 
 
 def effective_due(item: ActionItem, pm: Postmortem, policy: SyncPolicy) -> dt.date | None:

@@ -50,6 +50,7 @@ def sync_policy(loaded: LoadedConfig) -> SyncPolicy:
         owners=dict(cfg.owners),
         labels=labels or ("postmortem",),
         label_templates=templates,
+        adopt=cfg.sync.adopt,
     )
 
 

@@ -997,6 +997,11 @@ class JiraFake:
             )
         hits = [i for i in self.issues.values() if i["visible_at"] <= self._searches]
         for cond in conds:
+            many = re.fullmatch(r"labels\s+in\s*\((.*)\)", cond, flags=re.I)
+            if many is not None:
+                wanted = {v.strip().strip('"') for v in many.group(1).split(",")}
+                hits = [i for i in hits if wanted & set(i["fields"]["labels"])]
+                continue
             m = re.fullmatch(r'(\w+)\s*=\s*"?([^"]*)"?', cond)
             if m is None:
                 raise _Refused(400, _errors([f"Error in the JQL Query: '{cond}'"]))

@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 from urllib.parse import quote
@@ -483,6 +483,20 @@ class JiraBackend:
             return self._read_issue(key)
         except NotFound:
             return None
+
+    def scan(self, keys: Collection[str]) -> list[Ticket]:
+        """Issues carrying the key label of one of `keys`, whatever else people removed.
+
+        The listing selects the tracking label; a person may remove it. The engine calls
+        this once, only in a run that would create tickets: one JQL query per 50 keys.
+        """
+        ordered = sorted(set(keys))
+        out: list[Ticket] = []
+        for n in range(0, len(ordered), BULK_SIZE):
+            labels = ", ".join(f'"{key_label(k)}"' for k in ordered[n : n + BULK_SIZE])
+            jql = f'project = "{self.project}" AND labels in ({labels}) ORDER BY key ASC'
+            out += self._search(jql, "looking for tracked issues whose label was removed")
+        return out
 
     def find(self, key: str) -> Ticket | None:
         """The oldest issue whose marker holds `key` (one JQL query on its key label)."""

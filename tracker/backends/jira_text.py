@@ -31,7 +31,6 @@ one exact JQL query (`labels = "pmt-…"`); JQL text search on descriptions is f
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -39,11 +38,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from tracker.backends.base import TicketDraft, marker_from_json, marker_to_json
+from tracker.backends.base import (
+    KEY_LABEL_PREFIX,
+    TicketDraft,
+    key_label,
+    marker_from_json,
+    marker_to_json,
+)
 from tracker.model import Marker
 
+__all__ = ["KEY_LABEL_PREFIX", "key_label"]  # re-exported: they live in backends.base now
+
 TRACKED_LABEL = "postmortem-tracker"  # every tracked issue: what the listing's JQL selects
-KEY_LABEL_PREFIX = "pmt-"
 REPORT_LABEL = "postmortem-tracker-report"
 MARKER_TAG = "pmt-marker"
 PANEL_OPEN = "{panel:title=Postmortem action item}"
@@ -89,11 +95,6 @@ _WIKI_RE = re.compile("[" + re.escape("".join(_WIKI_SPECIAL)) + "]")
 # In JSON, '{' followed by a letter can only sit inside a string: escaping it keeps the blob
 # from ever spelling `{noformat}` (an item text can contain anything).
 _JSON_BRACE_RE = re.compile(r"\{(?=[A-Za-z])")
-
-
-def key_label(key: str) -> str:
-    """The label that names an item's key (labels allow no spaces, so a hash)."""
-    return KEY_LABEL_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
 
 
 def report_label(week: str) -> str:

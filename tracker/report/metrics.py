@@ -110,6 +110,8 @@ class Report:
     by_priority: tuple[Breakdown, ...]
     trend: tuple[TrendWeek, ...]
     items: tuple[ReportItem, ...]  # sorted by key, numbers in natural order
+    # Open tickets whose postmortem was removed from git: their own group, in no figure above.
+    orphaned: tuple[ReportItem, ...] = ()
 
     @property
     def week(self) -> str:
@@ -362,6 +364,9 @@ def compute(
         (_row(t, as_of, tz, stale_after_days, due_soon_days, wont_do) for t in tickets),
         key=lambda r: (_natural(r.item.key), r.item.ticket),
     )
+    orphaned = {t.ref for t in tickets if t.orphaned and t.state in ("open", "in_progress")}
+    orphans = tuple(r.item for r in rows if r.item.ticket in orphaned)
+    rows = [r for r in rows if r.item.ticket not in orphaned]
     open_rows = [r for r in rows if r.item.is_open]
     done_rows = [r for r in rows if r.state == "done"]
     totals = Totals(
@@ -411,6 +416,7 @@ def compute(
         by_priority=_by_name(_breakdowns(rows, lambda i: (i.priority or NONE,)), NONE),
         trend=_trend(rows, as_of, trend_weeks),
         items=tuple(r.item for r in rows),
+        orphaned=orphans,
     )
 
 

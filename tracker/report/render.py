@@ -228,6 +228,12 @@ def to_markdown(report: Report, *, title: str | None = None, nudge: bool = False
     out += _charts(report)
     if report.totals.tracked:
         out += _breakdown_tables(report)
+    if report.orphaned:
+        out += ["## Orphaned (postmortem removed from git)", ""]
+        out += [
+            f"- {_link(i)} {md_text(i.title)} ({md_code(i.path or '-')})" for i in report.orphaned
+        ]
+        out += [""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -279,7 +285,7 @@ def _item_json(i: ReportItem) -> dict[str, object]:
 def to_json(report: Report) -> dict[str, object]:
     """Every figure; dates as ISO strings, rates as fractions in [0, 1] or None."""
     t = report.totals
-    return {
+    out: dict[str, object] = {
         "as_of": report.as_of.isoformat(),
         "timezone": report.timezone,
         "settings": {
@@ -323,6 +329,9 @@ def to_json(report: Report) -> dict[str, object]:
         ],
         "items": [_item_json(i) for i in report.items],
     }
+    if report.orphaned:  # tickets of removed postmortems: their own group
+        out["orphaned"] = [_item_json(i) for i in report.orphaned]
+    return out
 
 
 CSV_COLUMNS = (
