@@ -20,7 +20,7 @@ from tracker.backends.base import (
 from tracker.drafts import SyncPolicy, build_draft, desired_marker
 from tracker.model import ActionItem, Marker, Postmortem, Status, Ticket
 from tracker.removed import Removal
-from tracker.threeway import BODY_META, FIELD_OF, file_changes, rebind, weigh_field
+from tracker.threeway import BODY_META, FIELD_OF, NOTE, file_changes, rebind, weigh_field
 
 Action = Literal["create", "update", "close", "reopen", "unchanged", "orphaned", "conflict"]
 COUNTS = (
@@ -148,10 +148,13 @@ def _bound(
     changed = file_changes(old, new)
     fields: set[Field] = set()
     conflicts: list[str] = []
+    notes: list[str] = []
     for name in changed:
         if name in FIELD_OF:
             write, conflict = weigh_field(name, old, draft, ticket, policy)
-            if conflict:
+            if conflict and conflict.startswith(NOTE):
+                notes.append(conflict.removeprefix(NOTE))
+            elif conflict:
                 conflicts.append(conflict)
             elif write:
                 fields.add(FIELD_OF[name])
@@ -175,7 +178,8 @@ def _bound(
     if reopen:
         why = f"{prefix}file reopened it ({old.status} -> {new.status})"
         return replace(entry, action="reopen", reason=why)
-    return replace(entry, action="update", reason=f"{prefix}file changed {what}")
+    kept = "".join(f"; {n}" for n in notes)
+    return replace(entry, action="update", reason=f"{prefix}file changed {what}{kept}")
 
 
 def _new(pm: Postmortem, item: ActionItem, policy: SyncPolicy) -> PlanEntry:

@@ -51,6 +51,7 @@ def sync_policy(loaded: LoadedConfig) -> SyncPolicy:
         labels=labels or ("postmortem",),
         label_templates=templates,
         adopt=cfg.sync.adopt,
+        owners_need_map=cfg.backend == "jira",
     )
 
 

@@ -190,6 +190,7 @@ class JiraBackend:
             dropped_configured=bool(self.transitions.get("dropped")),
             notice=self._notice,
             where=self._where,
+            read_transitions=self._read_transitions,
         )
 
     # --- protocol attributes -------------------------------------------------------------------
@@ -817,6 +818,13 @@ class JiraBackend:
             f"issue/{quote(key)}",
             f"reading the status of issue {key}",
             fields="status,issuetype,resolution",
+            expand="transitions.fields",
+        )
+
+    def _read_transitions(self, key: str) -> object:
+        return self._get(
+            f"issue/{quote(key)}/transitions",
+            f"reading the transitions of issue {key}",
             expand="transitions.fields",
         )
 
