@@ -3,6 +3,7 @@ whatever people do (issue 13). Each test runs the CLI in-process against `FakeSe
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 from collections.abc import Iterator
@@ -14,7 +15,10 @@ import pytest
 from tests import generated
 from tests.fakes.github_fake import FakeClock, FakeServer, GitHubFake
 from tests.test_cli import run, write
+from tracker.backends.github import GitHubBackend
 from tracker.backends.github_body import parse_body
+from tracker.engine import run_sync
+from tracker.sync import ItemResult, SyncPolicy
 
 TOKEN = "t0ken-secret"
 OWNERS = generated.OWNERS
@@ -306,7 +310,7 @@ def test_an_unmarked_ticket_named_by_a_label_is_adopted_only_when_configured(
     marker = parse_body(adopted["body"]).marker
     assert marker is not None and marker.key.startswith("pm-9/")
     assert "postmortem" in names(adopted["labels"])
-    assert sync(tmp_path, capsys)[1]["unchanged"] == 2
+    assert sync(tmp_path, capsys, "--no-write-back")[1]["unchanged"] == 2
     assert len(fake.issues()) == 2
     assert pm.read_text(encoding="utf-8").count("(tracked:") == 1
 
@@ -329,3 +333,51 @@ def test_closure_without_write_back_is_said_once_per_item(
     for n in (1, 2):
         assert flat.count(f"#{n} was closed in the tracker but the file still says open") == 1
     assert "write-back is off" in flat and "- [ ]" in pm.read_text(encoding="utf-8")
+
+
+def test_closure_not_written_because_the_file_changed_is_said_once_per_item(
+    tmp_path: Path, served: tuple[GitHubFake, FakeServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake, server = served
+    config(tmp_path, server)
+    pm = write(tmp_path, "postmortems/pm-9.md", TWO)
+    sync(tmp_path, capsys)
+    for issue in fake.issues():
+        fake.edit(issue["number"], state="closed", state_reason="completed")
+    gh = GitHubBackend("acme/infra", TOKEN, api_url=server.url, write_spacing_s=0)
+
+    def someone_edits(done: int, total: int, result: ItemResult) -> None:
+        if done == total:  # after the plan read the file, before the write-back
+            pm.write_text(pm.read_text(encoding="utf-8") + "\nEdited meanwhile.\n", "utf-8")
+
+    out = run_sync(
+        [(pm, "postmortems/pm-9.md")],
+        gh,
+        SyncPolicy(),
+        as_of=dt.date(2026, 3, 1),
+        progress=someone_edits,
+    )
+    assert out.write_back_errors  # the file is left as the person wrote it
+    said = [n for n in out.notices if "was closed in the tracker" in n]
+    assert len(said) == 2 and {n.split(": ")[1].split()[0] for n in said} == {"#1", "#2"}
+    assert "- [ ] Add a disk alert" in pm.read_text(encoding="utf-8")
+
+
+def test_a_postmortem_renamed_to_another_id_keeps_its_tickets(
+    tmp_path: Path, served: tuple[GitHubFake, FakeServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No `id:` in the front matter: the file name is the id, and `git mv` changes it."""
+    fake, server = served
+    git(tmp_path, "init", "-q", "-b", "main")
+    config(tmp_path, server, "sync:\n  close_removed: true\n")
+    write(tmp_path, "postmortems/db-outage.md", TWO.replace("id: pm-9\n", ""))
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "pm")
+    assert sync(tmp_path, capsys, "--no-write-back")[1]["created"] == 2  # no refs to go by
+    git(tmp_path, "mv", "postmortems/db-outage.md", "postmortems/2026-01-05-db-outage.md")
+    git(tmp_path, "commit", "-qm", "rename")
+    code, out, _ = sync(tmp_path, capsys, "--no-write-back")
+    assert code == 0 and (out["created"], out["closed"], out["updated"]) == (0, 0, 2)
+    assert all("moved from postmortems/db-outage.md" in i["reason"] for i in out["items"])
+    assert len(fake.issues()) == 2 and all(i["state"] == "open" for i in fake.issues())
+    assert sync(tmp_path, capsys, "--no-write-back")[1]["unchanged"] == 2

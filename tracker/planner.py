@@ -6,96 +6,23 @@ import datetime as dt
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 from tracker.backends.base import (
     KEY_LABEL_PREFIX,
     CloseReason,
     Field,
-    TicketDraft,
     close_reason_for,
     is_closed,
     key_label,
 )
 from tracker.drafts import SyncPolicy, build_draft, desired_marker
 from tracker.model import ActionItem, Marker, Postmortem, Status, Ticket
+from tracker.plan_entry import COUNT_OF, COUNTS, Action, PlanEntry, SyncPlan
+from tracker.plan_rules import duplicate, judge_gone, judge_removed, relabel
 from tracker.removed import Removal
 from tracker.threeway import BODY_META, FIELD_OF, NOTE, file_changes, rebind, weigh_field
 
-Action = Literal["create", "update", "close", "reopen", "unchanged", "orphaned", "conflict"]
-COUNTS = (
-    "created",
-    "updated",
-    "closed",
-    "reopened",
-    "unchanged",
-    "orphaned",
-    "conflicts",
-    "failed",
-    "deferred",
-)
-COUNT_OF: dict[str, str] = {
-    "create": "created",
-    "update": "updated",
-    "close": "closed",
-    "reopen": "reopened",
-    "unchanged": "unchanged",
-    "orphaned": "orphaned",
-    "conflict": "conflicts",
-    "failed": "failed",
-    "deferred": "deferred",
-}
-
-
-@dataclass(frozen=True)
-class PlanEntry:
-    """One thing the plan will do (or decided not to do), with its reason."""
-
-    key: str
-    action: Action
-    reason: str
-    path: str | None = None
-    item: ActionItem | None = None
-    ticket: Ticket | None = None
-    draft: TicketDraft | None = None
-    fields: frozenset[Field] = frozenset()
-    close_reason: CloseReason | None = None
-    write_ref: bool = False  # the file lacks the ticket reference
-    write_status: Status | None = None  # closed in the tracker: write Done / [x] into the file
-    comment: str | None = None  # posted on the ticket after the close (duplicates)
-
-    @property
-    def writes(self) -> int:
-        """Backend writes this entry costs."""
-        if self.action == "create":
-            return 2 if self.close_reason else 1
-        if self.action in ("close", "reopen"):
-            return (2 if self.fields else 1) + (1 if self.comment else 0)
-        return 1 if self.action == "update" else 0
-
-    def to_json(self) -> dict[str, object]:
-        ref = self.ticket.ref if self.ticket else None
-        return {"key": self.key, "action": self.action, "ticket": ref, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class SyncPlan:
-    """Every entry a run would apply, in file order."""
-
-    entries: tuple[PlanEntry, ...]
-    as_of: dt.date
-
-    @property
-    def writes(self) -> int:
-        """Backend writes the whole plan costs."""
-        return sum(e.writes for e in self.entries)
-
-    def counts(self) -> dict[str, int]:
-        """Entries per count name (created, updated, ... deferred)."""
-        out = dict.fromkeys(COUNTS, 0)
-        for e in self.entries:
-            out[COUNT_OF[e.action]] += 1
-        return out
+__all__ = ["COUNTS", "COUNT_OF", "Action", "PlanEntry", "SyncPlan", "plan"]
 
 
 def _state(
@@ -317,7 +244,7 @@ def _settle_claims(s: _State, policy: SyncPolicy) -> None:
             if len(owners) == 1 and c is owners[0]:
                 entry = _bound(c.pm, c.item, ticket, ticket.marker, policy, c.how)
                 if ref in s.unlisted:
-                    entry = _relabel(entry, c.pm, policy)
+                    entry = relabel(entry, c.pm, policy)
             else:
                 lines = ", ".join(f"line {o.item.line}" for o in claims if o is not c)
                 why = f"two items claim ticket {ref} (also {lines}): keep one reference"
@@ -351,26 +278,6 @@ def _settle_markless(s: _State, policy: SyncPolicy) -> None:
             s.add(c.pm.path, entry)
 
 
-_UNLISTED = "not in the listing (its tracking label was removed or changed): label put back"
-
-
-def _relabel(entry: PlanEntry, pm: Postmortem, policy: SyncPolicy) -> PlanEntry:
-    """A bound ticket found outside the listing: the same entry, putting its labels back."""
-    ticket, item = entry.ticket, entry.item
-    if entry.action == "conflict" or ticket is None or ticket.marker is None or item is None:
-        return entry
-    if entry.action == "unchanged":
-        draft = build_draft(item, pm, policy, previous=ticket.marker)
-        return replace(
-            entry,
-            action="update",
-            draft=draft.with_marker(ticket.marker),
-            fields=frozenset({"labels"}),
-            reason=_UNLISTED,
-        )
-    return replace(entry, fields=entry.fields | {"labels"}, reason=f"{entry.reason}; {_UNLISTED}")
-
-
 def _find_orphans(s: _State, pms: Sequence[Postmortem], tickets: Sequence[Ticket]) -> None:
     """Tickets of covered postmortems that no item claims."""
     by_path = {pm.path: pm for pm in pms}
@@ -386,7 +293,7 @@ def _find_orphans(s: _State, pms: Sequence[Postmortem], tickets: Sequence[Ticket
                 s.gone.setdefault(m.path, []).append(t)
             continue  # otherwise a postmortem this run does not cover: never judged
         if t.ref in s.kept:
-            s.add(pm.path, _duplicate(pm, t, s.kept[t.ref]))
+            s.add(pm.path, duplicate(pm, t, s.kept[t.ref]))
             continue
         s.tracked[pm.path] = s.tracked.get(pm.path, 0) + 1
         if t.ref in s.claims:
@@ -398,80 +305,6 @@ def _find_orphans(s: _State, pms: Sequence[Postmortem], tickets: Sequence[Ticket
             s.add(pm.path, PlanEntry(m.key, "conflict", why, pm.path, None, t))
             continue
         s.orphans.setdefault(pm.path, []).append(t)
-
-
-def _duplicate(pm: Postmortem, t: Ticket, kept: Ticket) -> PlanEntry:
-    """A younger ticket carrying the key of an older one: closed as its duplicate."""
-    key = t.key or t.ref
-    if is_closed(t.state):
-        why = f"duplicate of {kept.ref}, already closed"
-        return PlanEntry(key, "unchanged", why, pm.path, None, t)
-    # Only references the backend made go into the comment: no text from a file (mentions).
-    note = (
-        f"Duplicate of {kept.ref}: both track the same postmortem action item. "
-        f"postmortem-tracker keeps the oldest ticket, {kept.ref}, and closes this one."
-    )
-    why = f"duplicate of {kept.ref} (the oldest ticket of this item is kept)"
-    return PlanEntry(key, "close", why, pm.path, None, t, close_reason="duplicate", comment=note)
-
-
-def _judge_removed(
-    pm: Postmortem, left: list[Ticket], total: int, policy: SyncPolicy, closes: int
-) -> tuple[list[PlanEntry], int]:
-    """Entries for tickets whose item left a cleanly parsed postmortem."""
-    out: list[PlanEntry] = []
-    for t in left:
-        key = t.key or t.ref
-        if not pm.has_action_section:
-            why = "the action-item section vanished: nothing closed"
-            out.append(PlanEntry(key, "conflict", why, pm.path, None, t))
-        elif 2 * len(left) > total:
-            why = f"the postmortem lost {len(left)} of its {total} tracked items: nothing closed"
-            out.append(PlanEntry(key, "conflict", why, pm.path, None, t))
-        elif is_closed(t.state):
-            why = "removed from the file; the ticket is already closed"
-            out.append(PlanEntry(key, "unchanged", why, pm.path, None, t))
-        elif policy.close_removed and closes < policy.max_closes:
-            closes += 1
-            why = "removed from the file (close_removed: true)"
-            out.append(PlanEntry(key, "close", why, pm.path, None, t, close_reason="not_planned"))
-        else:
-            why = "max_closes reached this run" if policy.close_removed else "close_removed is off"
-            out.append(
-                PlanEntry(key, "orphaned", f"removed from the file; {why}", pm.path, None, t)
-            )
-    return out, closes
-
-
-def _judge_gone(
-    s: _State, path: str, left: Sequence[Ticket], policy: SyncPolicy, closes: int
-) -> tuple[list[PlanEntry], int]:
-    """Tickets of a postmortem whose file git says was removed."""
-    rm = s.removed[path]
-    out: list[PlanEntry] = []
-    for t in left:
-        key = t.key or t.ref
-        gone = f"its postmortem {path} was removed in commit {rm.short}"
-        if is_closed(t.state):
-            out.append(PlanEntry(key, "unchanged", f"{gone}; already closed", path, None, t))
-        elif policy.close_removed and closes < policy.max_closes:
-            closes += 1
-            # Names only the path the tool recorded and git's hash: no text from a file.
-            note = (
-                f"The postmortem `{path.replace('@', '@' + chr(0x200D))}` was removed from "
-                f"the repository in commit {rm.commit}. postmortem-tracker closes its action "
-                "items as not planned (sync.close_removed: true)."
-            )
-            why = f"{gone} (close_removed: true)"
-            out.append(
-                PlanEntry(
-                    key, "close", why, path, None, t, close_reason="not_planned", comment=note
-                )
-            )
-        else:
-            why = "max_closes reached this run" if policy.close_removed else "close_removed is off"
-            out.append(PlanEntry(key, "orphaned", f"{gone}; {why}", path, None, t))
-    return out, closes
 
 
 def plan(
@@ -521,18 +354,18 @@ def plan(
                 if item.key in moved:
                     how = f"moved from {t.marker.path}; rebound to {t.ref} (similarity {r:.2f})"
                 entry = _bound(pm, item, t, t.marker, policy, how)
-                entries.append(_relabel(entry, pm, policy) if t.ref in unlisted else entry)
+                entries.append(relabel(entry, pm, policy) if t.ref in unlisted else entry)
             else:
                 entries.append(_new(pm, item, policy))
         entries.sort(key=lambda e: e.item.line if e.item else 1 << 30)
         taken = {t.ref for t, _ in here.values()}
         left = [t for t in left if t.ref not in taken]
         if left and not pm.has_errors:  # removals are judged only on cleanly parsed files
-            removed_here, closes = _judge_removed(pm, left, s.tracked[pm.path], policy, closes)
+            removed_here, closes = judge_removed(pm, left, s.tracked[pm.path], policy, closes)
             entries.extend(removed_here)
         out.extend(entries)
     for path in sorted(s.gone):
         left = [t for t in s.gone[path] if t.ref not in taken_gone]
-        judged, closes = _judge_gone(s, path, left, policy, closes)
+        judged, closes = judge_gone(s.removed[path], path, left, policy, closes)
         out.extend(judged)
     return SyncPlan(tuple(out), as_of)
