@@ -97,7 +97,10 @@ def binding_refs(item: ActionItem, lines: Sequence[str]) -> tuple[str, ...]:
     for m in _LABEL_RE.finditer(text):
         rest = text[m.end() :]
         end = _LABEL_END_RE.search(rest)
-        named.update(extract_tickets(rest[: end.start()] if end else rest, {})[1])
+        segment = rest[: end.start()] if end else rest
+        found = extract_tickets(segment, {})[1]
+        if found:  # the label names one ticket, the first one after it; later text is prose
+            named.add(min(found, key=lambda r: (segment.find(r) % (len(segment) + 1), r)))
     if item.source == "table" and item.line - 1 < len(lines):
         cells = _row_cells(lines[item.line - 1])
         for cell in item.cells:
