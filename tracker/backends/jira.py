@@ -83,6 +83,7 @@ DEFAULT_PRIORITY_MAP: dict[str, str] = {
 }
 DEFAULT_WONT_DO = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce")
 BULK_SIZE = 50  # POST /issue/bulk "creates up to 50 issues"
+SCAN_KEYS = 100  # key labels per JQL query when looking for issues that lost their label
 PAGE_SIZE = 100  # search page size; /search/jql caps pages at 100 when fields are asked
 RATE_ATTEMPTS = 6  # rate-limit answers waited out per request before giving up
 READ_RETRIES = 2  # a GET that failed on the server or the wire is sent again this often
@@ -489,12 +490,13 @@ class JiraBackend:
         """Issues carrying the key label of one of `keys`, whatever else people removed.
 
         The listing selects the tracking label; a person may remove it. The engine calls
-        this once, only in a run that would create tickets: one JQL query per 50 keys.
+        this once, only in a run that would create tickets: one JQL query per 100 keys (a GET
+        of about 2.5 kB).
         """
         ordered = sorted(set(keys))
         out: list[Ticket] = []
-        for n in range(0, len(ordered), BULK_SIZE):
-            labels = ", ".join(f'"{key_label(k)}"' for k in ordered[n : n + BULK_SIZE])
+        for n in range(0, len(ordered), SCAN_KEYS):
+            labels = ", ".join(f'"{key_label(k)}"' for k in ordered[n : n + SCAN_KEYS])
             jql = f'project = "{self.project}" AND labels in ({labels}) ORDER BY key ASC'
             out += self._search(jql, "looking for tracked issues whose label was removed")
         return out
