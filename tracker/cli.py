@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from tracker.lint import LintSettings
     from tracker.model import Postmortem, Problem
     from tracker.parse.document import Step
+    from tracker.status import Snapshot, StatusRow
     from tracker.sync import ItemResult
     from tracker.wiring import BuiltBackend
 
@@ -546,6 +547,8 @@ def sync_cmd(
             write_back=mode,
             parse_options=loaded.config.parse_options(),
             progress=progress,
+            root=loaded.root,
+            full_run=not paths,
         )
     except RateLimited as exc:  # the listing: nothing was written, everything waits
         if fmt == "json":
@@ -563,7 +566,7 @@ def sync_cmd(
         _echo_json(json.dumps(data, ensure_ascii=False))
     else:
         _print_outcome(outcome, dry_run)
-    for notice in getattr(built.backend, "notices", ()):
+    for notice in [*getattr(built.backend, "notices", ()), *outcome.notices]:
         _err.print(f"[yellow]note:[/] {escape(str(notice))}")
     _sync_to_actions(outcome, dry_run)
     if sent is not None:
@@ -710,24 +713,50 @@ def status_cmd(
     from zoneinfo import ZoneInfo
 
     from rich.console import Console
-    from rich.table import Table
 
     from tracker import wiring
-    from tracker.engine import status_rows
+    from tracker.status import status_rows
 
     built = _backend(state, backend_name)
     day = as_of or wiring.today(state.loaded)
+    snap = _snapshot(state, built)
     rows = status_rows(
-        built.backend.list_tracked(),
+        snap.tickets,
         day,
         owner=owner,
         overdue_only=overdue,
         postmortem=postmortem,
         tz=ZoneInfo(state.loaded.config.timezone),
     )
+    for notice in snap.notices:
+        _err.print(f"[yellow]note:[/] {escape(notice)}")
     if fmt == "json":
         _echo_json(json.dumps({"as_of": day.isoformat(), "items": [r.to_json() for r in rows]}))
         return
+    live = [r for r in rows if not r.orphaned]
+    orphans = [r for r in rows if r.orphaned]
+    _status_table(live)
+    if orphans:  # their own group: not open work of a live postmortem
+        Console(highlight=False).print("\nOrphaned (the postmortem was removed from git):")
+        _status_table(orphans)
+    late = sum(1 for r in live if r.overdue)
+    tail = f", {len(orphans)} orphaned" if orphans else ""
+    _err.print(f"{len(live)} open items, {late} overdue{tail} (as of {day.isoformat()})")
+
+
+def _snapshot(state: _State, built: BuiltBackend) -> Snapshot:
+    """The tickets as status and report see them (tracker.status.snapshot)."""
+    from tracker.status import snapshot
+
+    cfg = state.loaded.config
+    files = discover((), state.loaded.root, cfg.paths, cfg.exclude)
+    return snapshot(built.backend, files, root=state.loaded.root, parse_options=cfg.parse_options())
+
+
+def _status_table(rows: Sequence[StatusRow]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False, show_edge=False)
     for col in ("Ticket", "Title", "Owner", "Due", "Age"):
         table.add_column(col, overflow="fold")
@@ -743,8 +772,6 @@ def status_cmd(
             style=style,
         )
     Console(highlight=False).print(table)
-    late = sum(1 for r in rows if r.overdue)
-    _err.print(f"{len(rows)} open items, {late} overdue (as of {day.isoformat()})")
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -835,7 +862,7 @@ def report_cmd(
     forge = wiring.build_forge(loaded, "report --post") if to_github else None
     day = as_of or wiring.today(state.loaded)
     cfg = loaded.config
-    tickets = built.backend.list_tracked()
+    tickets = _snapshot(state, built).tickets
     found = discover((), loaded.root, cfg.paths, cfg.exclude)
     files = with_ticket_files(loaded.root, found, tickets)
     ref = cfg.report.history_ref

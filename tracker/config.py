@@ -132,9 +132,18 @@ class SyncConfig(_Model):
         "overrides it.",
     )
     close_removed: bool = Field(
-        False, description="Close tickets whose item was removed from its postmortem."
+        False,
+        description="Close tickets whose item was removed from its postmortem, or whose "
+        "postmortem file was removed from git (with a comment naming the commit); when off, "
+        "`status` and the report list the latter as orphaned.",
     )
     max_closes: int = Field(10, ge=0, description="At most this many such closes per run.")
+    adopt: bool = Field(
+        False,
+        description="An item whose Ticket cell or `tracked in:` label names an existing "
+        "ticket the tool did not create takes it over: the marker is added to it. When off, "
+        "such an item is a conflict. A ticket number in the item's sentence never binds.",
+    )
     done_items: Literal["create-closed", "skip"] = Field(
         "create-closed",
         description="Items already done when first seen: create them closed (keeps completion "

@@ -36,6 +36,10 @@ class SyncPolicy:
     labels: tuple[str, ...] = ("postmortem",)
     label_templates: tuple[str, ...] = ()  # e.g. "priority:{priority}", "sev:{severity}"
     due_policy: DuePolicy | None = None  # sync.due_policy: before default_due
+    adopt: bool = False  # a ticket an item names that carries no marker is adopted (marked)
+    # Owners as written are no accounts (Jira): an unmapped owner is a guess, never worth
+    # overwriting the assignee a person chose.
+    owners_need_map: bool = False
 
 
 def effective_due(item: ActionItem, pm: Postmortem, policy: SyncPolicy) -> dt.date | None:

@@ -1,18 +1,21 @@
-"""One sync run (parse, list, plan, apply, write back) and the rows of `tracker status`."""
+"""One sync run: parse, list, plan, apply, write back (`tracker status` is in tracker.status)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from tracker.backends.base import Backend, is_closed
+from tracker.backends.base import Backend
 from tracker.errors import BackendError, NotFound, WriteBackError
+from tracker.identity import bindings_of, refuse_duplicate_ids
 from tracker.model import Postmortem, Status, Ticket
 from tracker.parse import DEFAULT_OPTIONS, ParseOptions, parse_postmortem
+from tracker.removed import Vanished, missing_paths, sort_out
 from tracker.safe_edit import Edit, Kind, apply_checked
+from tracker.status import Scanner, StatusRow, status_rows
 from tracker.sync import (
     ItemResult,
     Progress,
@@ -23,6 +26,15 @@ from tracker.sync import (
     plan,
 )
 from tracker.writeback import FileEdit, apply_edits, collect_edit
+
+__all__ = [
+    "Scanner",
+    "StatusRow",
+    "SyncOutcome",
+    "WriteBack",
+    "run_sync",
+    "status_rows",
+]
 
 # file: edit the postmortems on disk; collect: compute the edits and return them in
 # `SyncOutcome.edits` (forge.py commits them), leaving the files alone; none: no write-back.
@@ -41,6 +53,7 @@ class SyncOutcome:
     files_written: tuple[str, ...] = ()
     write_back_errors: tuple[str, ...] = ()
     edits: tuple[FileEdit, ...] = ()  # write_back="collect": what the files would become
+    notices: tuple[str, ...] = ()  # one line each: things left as they are, and why
 
     def counts(self) -> dict[str, int]:
         return count(self.items)
@@ -97,6 +110,7 @@ class SyncOutcome:
 class _File:
     disk: Path
     pm: Postmortem
+    data: bytes = b""
 
 
 def _parse_all(
@@ -117,17 +131,23 @@ def _parse_all(
                 )
             )
             continue
-        parsed.append(_File(disk, parse_postmortem(data, rel, options)))
+        parsed.append(_File(disk, parse_postmortem(data, rel, options), data))
     return parsed, failed
 
 
 def _fetch_unlisted(
-    pms: Sequence[Postmortem], tickets: list[Ticket], backend: Backend, policy: SyncPolicy
+    pms: Sequence[Postmortem],
+    tickets: list[Ticket],
+    backend: Backend,
+    policy: SyncPolicy,
+    bindings: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[list[Ticket], dict[str, str]]:
-    """Tickets an item references that the listing lacks (label removed by hand).
+    """Tickets an item's binding reference names that the listing lacks (label removed by
+    hand, `labels:` changed in the config).
 
     Only items with no key in the listing ask, so a no-op re-sync fetches nothing. Returns
-    the tickets carrying our marker, and the items whose lookup failed (never created then).
+    the tickets found (an unmarked one is adopted or reported by the plan, never re-created),
+    and the items whose lookup failed (never created then).
     """
     keys = {t.key for t in tickets if t.key}
     known = {t.ref for t in tickets} | {t.url for t in tickets}
@@ -138,9 +158,10 @@ def _fetch_unlisted(
         if policy.since and pm.date and pm.date < policy.since:
             continue
         for item in pm.items:
-            if item.key in keys or any(r in known for r in item.tickets):
+            refs = bindings.get(item.key, ()) if bindings is not None else item.tickets
+            if item.key in keys or any(r in known for r in refs):
                 continue
-            for ref in item.tickets:
+            for ref in refs:
                 if ref in seen:
                     continue
                 seen.add(ref)
@@ -151,7 +172,7 @@ def _fetch_unlisted(
                 except BackendError as exc:
                     held[item.key] = f"could not look up {ref}, so it was not created: {exc}"
                     continue
-                if found is not None and found.marker is not None:
+                if found is not None and (found.marker is not None or bindings is not None):
                     extra.append(found)
                     known.update((found.ref, found.url))
     return extra, held
@@ -230,6 +251,39 @@ def _write_back(
     return out, written, problems, collected
 
 
+def _vanished(
+    root: Path | None, pms: Sequence[Postmortem], tickets: Sequence[Ticket], full_run: bool
+) -> tuple[Vanished, dict[str, int]]:
+    """Postmortems the tickets point at that this run did not see: removed, or left alone."""
+    if root is None:
+        return Vanished(), {}
+    missing = missing_paths(tickets, {pm.path for pm in pms}, {pm.id for pm in pms})
+    return sort_out(root, missing, full_run=full_run), missing
+
+
+def _closure_notices(results: Sequence[ItemResult], write_back: WriteBack) -> list[str]:
+    """One line per item closed in the tracker whose file could not say so."""
+    out: list[str] = []
+    for r in results:
+        e = r.entry
+        if e is None or e.item is None or e.write_status is None or r.ticket is None:
+            continue
+        if r.action in ("conflict", "failed", "deferred"):
+            continue
+        if write_back == "none":
+            why = "write-back is off"
+        elif r.error and "write-back" in r.error:
+            why = r.error.split("write-back: ", 1)[-1]
+        else:
+            continue
+        word = _STATUS_WORDS.get(e.write_status, "Done")
+        out.append(
+            f"{e.path}:{e.item.line}: {r.ticket.ref} was closed in the tracker but the file "
+            f"still says {e.item.status} ({why}): mark it {word} in the file"
+        )
+    return out
+
+
 def run_sync(
     files: list[tuple[Path, str]],
     backend: Backend,
@@ -240,20 +294,58 @@ def run_sync(
     write_back: WriteBack = "file",
     parse_options: ParseOptions = DEFAULT_OPTIONS,
     progress: Progress | None = None,
+    root: Path | None = None,
+    full_run: bool = False,
 ) -> SyncOutcome:
     """Sync `files` (disk path, repo-relative posix path) with `backend`.
 
+    With `root` (the folder the relative paths start from), tickets of postmortems that git
+    says were removed are closed (`close_removed`) or reported orphaned; `full_run` says the
+    files are every configured postmortem (so one still on disk was excluded by the config).
+
     Raises:
+        DuplicatePostmortemId: two files share a postmortem id (before any request).
         BackendError: the listing failed (no item was touched).
     """
     parsed, unreadable = _parse_all(files, parse_options)
+    refuse_duplicate_ids([(f.pm, f.data) for f in parsed])
     pms = [f.pm for f in parsed]
+    bindings: dict[str, tuple[str, ...]] = {}
+    for f in parsed:
+        bindings.update(bindings_of(f.pm, f.data))
     tickets = backend.list_tracked()
-    extra, held = _fetch_unlisted(pms, tickets, backend, policy)
-    the_plan = plan(pms, [*tickets, *extra], policy, as_of)
+    extra, held = _fetch_unlisted(pms, tickets, backend, policy, bindings)
+    vanished, missing = _vanished(root, pms, tickets, full_run)
+    notices = vanished.notices(missing)
+    unlisted = {t.ref for t in extra}
+
+    def planned(found: Sequence[Ticket]) -> SyncPlan:
+        return plan(
+            pms,
+            [*tickets, *found],
+            policy,
+            as_of,
+            bindings=bindings,
+            removed=vanished.removed,
+            unlisted=unlisted,
+        )
+
+    the_plan = planned(extra)
+    creates = {e.key for e in the_plan.entries if e.action == "create"}
+    if creates and isinstance(backend, Scanner):
+        # Before creating, look for the items' markers beyond the label (one scan): a label
+        # removed by hand or a changed `labels:` never makes a second ticket.
+        known = {t.ref for t in (*tickets, *extra)}
+        found = [t for t in backend.scan(creates) if t.ref not in known]
+        if found:
+            unlisted |= {t.ref for t in found}
+            extra = [*extra, *found]
+            the_plan = planned(extra)
     if dry_run:
         items = unreadable + [ItemResult.planned(e) for e in the_plan.entries]
-        return SyncOutcome(tuple(items), backend.requests_made, the_plan, dry_run=True)
+        return SyncOutcome(
+            tuple(items), backend.requests_made, the_plan, dry_run=True, notices=tuple(notices)
+        )
     # Items whose reference could not be looked up are never created blind (duplicates).
     blocked = {n for n, e in enumerate(the_plan.entries) if e.action == "create" and e.key in held}
     runnable = SyncPlan(
@@ -273,6 +365,7 @@ def run_sync(
         results, written, problems, collected = _write_back(
             parsed, results, collect=write_back == "collect", options=parse_options
         )
+    notices += _closure_notices(results, write_back)
     return SyncOutcome(
         tuple(unreadable + results),
         backend.requests_made,
@@ -280,6 +373,7 @@ def run_sync(
         files_written=tuple(written),
         write_back_errors=tuple(problems),
         edits=tuple(collected),
+        notices=tuple(notices),
     )
 
 
@@ -299,88 +393,3 @@ def deferred_outcome(
     why = f"sync deferred: {reason}"
     items = [ItemResult(i.key, "deferred", why) for f in parsed for i in f.pm.items]
     return SyncOutcome(tuple(unreadable + items), backend.requests_made, SyncPlan((), as_of))
-
-
-# --- tracker status ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StatusRow:
-    """One open tracked item for `tracker status`."""
-
-    ref: str
-    url: str
-    title: str
-    owner: str
-    due: dt.date | None
-    age_days: int | None
-    overdue: bool
-    state: Status
-    postmortem: str | None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "ticket": self.ref,
-            "url": self.url,
-            "title": self.title,
-            "owner": self.owner,
-            "due": self.due.isoformat() if self.due else None,
-            "age_days": self.age_days,
-            "overdue": self.overdue,
-            "state": self.state,
-            "postmortem": self.postmortem,
-        }
-
-
-def _norm_owner(name: str) -> str:
-    return name.casefold().lstrip("@")
-
-
-def status_rows(
-    tickets: Sequence[Ticket],
-    as_of: dt.date,
-    owner: str | None = None,
-    overdue_only: bool = False,
-    postmortem: str | None = None,
-    tz: dt.tzinfo = dt.timezone.utc,
-) -> list[StatusRow]:
-    """Open tracked items, overdue first, then by due date (undated last). Pure."""
-    rows: list[StatusRow] = []
-    for t in tickets:
-        if is_closed(t.state):
-            continue
-        m = t.marker
-        if owner is not None:
-            names = {_norm_owner(o) for o in (*t.owners, *(m.owners if m else ()))}
-            if _norm_owner(owner) not in names:
-                continue
-        if postmortem is not None and (
-            m is None or postmortem not in (m.path, m.key.rsplit("/", 1)[0])
-        ):
-            continue
-        overdue = t.due is not None and t.due < as_of
-        if overdue_only and not overdue:
-            continue
-        age = (as_of - t.created_at.astimezone(tz).date()).days if t.created_at else None
-        rows.append(
-            StatusRow(
-                ref=t.ref,
-                url=t.url,
-                title=t.title,
-                owner=", ".join(t.owners) or ", ".join(m.owners if m else ()),
-                due=t.due,
-                age_days=age,
-                overdue=overdue,
-                state=t.state,
-                postmortem=m.path if m else None,
-            )
-        )
-    rows.sort(key=lambda r: (not r.overdue, r.due is None, r.due or dt.date.max, _ref_key(r.ref)))
-    return rows
-
-
-def _ref_key(ref: str) -> tuple[str, int]:
-    head, _, num = ref.rpartition(":") if ":" in ref else ref.rpartition("-")
-    if not head:
-        head, num = "", ref.lstrip("#")
-    return (head, int(num)) if num.isdigit() else (ref, 0)

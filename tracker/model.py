@@ -158,6 +158,9 @@ class Ticket:
     updated_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # Set by the snapshot when git says its postmortem was removed: why, e.g.
+    # "postmortems/x.md removed in commit 1a2b3c4d5e6f". Orphaned tickets are their own group.
+    orphaned: str | None = None
 
     @property
     def key(self) -> str | None:

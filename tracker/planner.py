@@ -4,89 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
-from tracker.backends.base import CloseReason, Field, TicketDraft, close_reason_for, is_closed
+from tracker.backends.base import (
+    KEY_LABEL_PREFIX,
+    CloseReason,
+    Field,
+    close_reason_for,
+    is_closed,
+    key_label,
+)
 from tracker.drafts import SyncPolicy, build_draft, desired_marker
 from tracker.model import ActionItem, Marker, Postmortem, Status, Ticket
-from tracker.threeway import BODY_META, FIELD_OF, file_changes, rebind, weigh_field
+from tracker.plan_entry import COUNT_OF, COUNTS, Action, PlanEntry, SyncPlan
+from tracker.plan_rules import duplicate, judge_gone, judge_removed, relabel
+from tracker.removed import Removal
+from tracker.threeway import BODY_META, FIELD_OF, NOTE, file_changes, rebind, weigh_field
 
-Action = Literal["create", "update", "close", "reopen", "unchanged", "orphaned", "conflict"]
-COUNTS = (
-    "created",
-    "updated",
-    "closed",
-    "reopened",
-    "unchanged",
-    "orphaned",
-    "conflicts",
-    "failed",
-    "deferred",
-)
-COUNT_OF: dict[str, str] = {
-    "create": "created",
-    "update": "updated",
-    "close": "closed",
-    "reopen": "reopened",
-    "unchanged": "unchanged",
-    "orphaned": "orphaned",
-    "conflict": "conflicts",
-    "failed": "failed",
-    "deferred": "deferred",
-}
-
-
-@dataclass(frozen=True)
-class PlanEntry:
-    """One thing the plan will do (or decided not to do), with its reason."""
-
-    key: str
-    action: Action
-    reason: str
-    path: str | None = None
-    item: ActionItem | None = None
-    ticket: Ticket | None = None
-    draft: TicketDraft | None = None
-    fields: frozenset[Field] = frozenset()
-    close_reason: CloseReason | None = None
-    write_ref: bool = False  # the file lacks the ticket reference
-    write_status: Status | None = None  # closed in the tracker: write Done / [x] into the file
-    comment: str | None = None  # posted on the ticket after the close (duplicates)
-
-    @property
-    def writes(self) -> int:
-        """Backend writes this entry costs."""
-        if self.action == "create":
-            return 2 if self.close_reason else 1
-        if self.action in ("close", "reopen"):
-            return (2 if self.fields else 1) + (1 if self.comment else 0)
-        return 1 if self.action == "update" else 0
-
-    def to_json(self) -> dict[str, object]:
-        ref = self.ticket.ref if self.ticket else None
-        return {"key": self.key, "action": self.action, "ticket": ref, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class SyncPlan:
-    """Every entry a run would apply, in file order."""
-
-    entries: tuple[PlanEntry, ...]
-    as_of: dt.date
-
-    @property
-    def writes(self) -> int:
-        """Backend writes the whole plan costs."""
-        return sum(e.writes for e in self.entries)
-
-    def counts(self) -> dict[str, int]:
-        """Entries per count name (created, updated, ... deferred)."""
-        out = dict.fromkeys(COUNTS, 0)
-        for e in self.entries:
-            out[COUNT_OF[e.action]] += 1
-        return out
+__all__ = ["COUNTS", "COUNT_OF", "Action", "PlanEntry", "SyncPlan", "plan"]
 
 
 def _state(
@@ -139,10 +75,13 @@ def _bound(
     changed = file_changes(old, new)
     fields: set[Field] = set()
     conflicts: list[str] = []
+    notes: list[str] = []
     for name in changed:
         if name in FIELD_OF:
             write, conflict = weigh_field(name, old, draft, ticket, policy)
-            if conflict:
+            if conflict and conflict.startswith(NOTE):
+                notes.append(conflict.removeprefix(NOTE))
+            elif conflict:
                 conflicts.append(conflict)
             elif write:
                 fields.add(FIELD_OF[name])
@@ -166,7 +105,8 @@ def _bound(
     if reopen:
         why = f"{prefix}file reopened it ({old.status} -> {new.status})"
         return replace(entry, action="reopen", reason=why)
-    return replace(entry, action="update", reason=f"{prefix}file changed {what}")
+    kept = "".join(f"; {n}" for n in notes)
+    return replace(entry, action="update", reason=f"{prefix}file changed {what}{kept}")
 
 
 def _new(pm: Postmortem, item: ActionItem, policy: SyncPolicy) -> PlanEntry:
@@ -209,6 +149,12 @@ class _State:
     entries: dict[str, list[PlanEntry]] = field(default_factory=dict)
     orphans: dict[str, list[Ticket]] = field(default_factory=dict)
     tracked: dict[str, int] = field(default_factory=dict)  # tickets per postmortem path
+    by_label: dict[str, Ticket] = field(default_factory=dict)  # key label -> unmarked ticket
+    markless: dict[str, list[_Claim]] = field(default_factory=dict)  # ref -> adopt / restore
+    gone: dict[str, list[Ticket]] = field(default_factory=dict)  # removed postmortem -> tickets
+    bindings: Mapping[str, tuple[str, ...]] | None = None
+    removed: Mapping[str, Removal] = field(default_factory=dict)
+    unlisted: Collection[str] = frozenset()
 
     def add(self, path: str, entry: PlanEntry) -> None:
         self.entries.setdefault(path, []).append(entry)
@@ -243,6 +189,10 @@ def _index(s: _State, tickets: Sequence[Ticket]) -> None:
             s.by_ref.setdefault(t.url, t)
         if t.marker is not None:
             groups.setdefault(t.marker.key, []).append(t)
+        else:
+            for label in t.labels:
+                if label.startswith(KEY_LABEL_PREFIX):
+                    s.by_label.setdefault(label, t)
     for key, group in groups.items():
         group.sort(key=_age)
         s.by_key[key] = group[0]
@@ -250,11 +200,13 @@ def _index(s: _State, tickets: Sequence[Ticket]) -> None:
             s.kept[t.ref] = group[0]
 
 
-def _claim_items(s: _State, pms: Sequence[Postmortem]) -> None:
-    """Bind items by a reference to a ticket with our marker, else by key."""
+def _claim_items(s: _State, pms: Sequence[Postmortem], policy: SyncPolicy) -> None:
+    """Bind items by a binding reference to a ticket with our marker, else by key, else by
+    the key label of a ticket whose marker is gone."""
     for pm in pms:
         for item in pm.items:
-            refs = [s.by_ref[r] for r in item.tickets if r in s.by_ref]
+            named = s.bindings.get(item.key, ()) if s.bindings is not None else item.tickets
+            refs = [s.by_ref[r] for r in named if r in s.by_ref]
             ours = [t for t in refs if t.marker is not None]
             if ours:
                 t = s.keeper(ours[0])
@@ -264,9 +216,20 @@ def _claim_items(s: _State, pms: Sequence[Postmortem]) -> None:
                 s.claims.setdefault(t.ref, []).append(_Claim(pm, item, how))
             elif item.key in s.by_key:
                 s.claims.setdefault(s.by_key[item.key].ref, []).append(_Claim(pm, item, ""))
+            elif refs and policy.adopt:
+                how = f"adopted {refs[0].ref} (sync.adopt: true): its marker is added"
+                s.markless.setdefault(refs[0].ref, []).append(_Claim(pm, item, how))
             elif refs:
-                why = f"ticket {refs[0].ref} is tracked but has no marker: restore it or unlink it"
+                why = (
+                    f"ticket {refs[0].ref} is named as this item's ticket but has no marker "
+                    "(postmortem-tracker did not create it): set sync.adopt: true to adopt "
+                    "it, or remove the reference"
+                )
                 s.add(pm.path, PlanEntry(item.key, "conflict", why, pm.path, item, refs[0]))
+            elif (label := key_label(item.key)) in s.by_label:
+                ref = s.by_label[label].ref
+                how = f"its marker was edited away; bound by its label {label}: marker restored"
+                s.markless.setdefault(ref, []).append(_Claim(pm, item, how))
             else:
                 s.unbound.setdefault(pm.path, []).append(item)
 
@@ -280,6 +243,34 @@ def _settle_claims(s: _State, policy: SyncPolicy) -> None:
         for c in claims:
             if len(owners) == 1 and c is owners[0]:
                 entry = _bound(c.pm, c.item, ticket, ticket.marker, policy, c.how)
+                if ref in s.unlisted:
+                    entry = relabel(entry, c.pm, policy)
+            else:
+                lines = ", ".join(f"line {o.item.line}" for o in claims if o is not c)
+                why = f"two items claim ticket {ref} (also {lines}): keep one reference"
+                entry = PlanEntry(c.item.key, "conflict", why, c.pm.path, c.item, ticket)
+            s.add(c.pm.path, entry)
+
+
+def _settle_markless(s: _State, policy: SyncPolicy) -> None:
+    """Tickets without our marker that one item names (adoption) or whose key label it owns."""
+    for ref, claims in s.markless.items():
+        ticket = s.by_ref[ref]
+        for c in claims:
+            if len(claims) == 1:
+                draft = build_draft(c.item, c.pm, policy)
+                write_ref = ticket.ref not in c.item.tickets and ticket.url not in c.item.tickets
+                entry = PlanEntry(
+                    c.item.key,
+                    "update",
+                    c.how,
+                    c.pm.path,
+                    c.item,
+                    ticket,
+                    draft,
+                    fields=frozenset({"body", "labels"}),
+                    write_ref=write_ref,
+                )
             else:
                 lines = ", ".join(f"line {o.item.line}" for o in claims if o is not c)
                 why = f"two items claim ticket {ref} (also {lines}): keep one reference"
@@ -298,9 +289,11 @@ def _find_orphans(s: _State, pms: Sequence[Postmortem], tickets: Sequence[Ticket
             continue
         pm = by_path.get(m.path) or by_id.get(m.key.rsplit("/", 1)[0])
         if pm is None:
-            continue  # a postmortem this run does not cover: never judged
+            if m.path in s.removed and t.ref not in s.kept and t.ref not in s.claims:
+                s.gone.setdefault(m.path, []).append(t)
+            continue  # otherwise a postmortem this run does not cover: never judged
         if t.ref in s.kept:
-            s.add(pm.path, _duplicate(pm, t, s.kept[t.ref]))
+            s.add(pm.path, duplicate(pm, t, s.kept[t.ref]))
             continue
         s.tracked[pm.path] = s.tracked.get(pm.path, 0) + 1
         if t.ref in s.claims:
@@ -314,82 +307,65 @@ def _find_orphans(s: _State, pms: Sequence[Postmortem], tickets: Sequence[Ticket
         s.orphans.setdefault(pm.path, []).append(t)
 
 
-def _duplicate(pm: Postmortem, t: Ticket, kept: Ticket) -> PlanEntry:
-    """A younger ticket carrying the key of an older one: closed as its duplicate."""
-    key = t.key or t.ref
-    if is_closed(t.state):
-        why = f"duplicate of {kept.ref}, already closed"
-        return PlanEntry(key, "unchanged", why, pm.path, None, t)
-    # Only references the backend made go into the comment: no text from a file (mentions).
-    note = (
-        f"Duplicate of {kept.ref}: both track the same postmortem action item. "
-        f"postmortem-tracker keeps the oldest ticket, {kept.ref}, and closes this one."
-    )
-    why = f"duplicate of {kept.ref} (the oldest ticket of this item is kept)"
-    return PlanEntry(key, "close", why, pm.path, None, t, close_reason="duplicate", comment=note)
-
-
-def _judge_removed(
-    pm: Postmortem, left: list[Ticket], total: int, policy: SyncPolicy, closes: int
-) -> tuple[list[PlanEntry], int]:
-    """Entries for tickets whose item left a cleanly parsed postmortem."""
-    out: list[PlanEntry] = []
-    for t in left:
-        key = t.key or t.ref
-        if not pm.has_action_section:
-            why = "the action-item section vanished: nothing closed"
-            out.append(PlanEntry(key, "conflict", why, pm.path, None, t))
-        elif 2 * len(left) > total:
-            why = f"the postmortem lost {len(left)} of its {total} tracked items: nothing closed"
-            out.append(PlanEntry(key, "conflict", why, pm.path, None, t))
-        elif is_closed(t.state):
-            why = "removed from the file; the ticket is already closed"
-            out.append(PlanEntry(key, "unchanged", why, pm.path, None, t))
-        elif policy.close_removed and closes < policy.max_closes:
-            closes += 1
-            why = "removed from the file (close_removed: true)"
-            out.append(PlanEntry(key, "close", why, pm.path, None, t, close_reason="not_planned"))
-        else:
-            why = "max_closes reached this run" if policy.close_removed else "close_removed is off"
-            out.append(
-                PlanEntry(key, "orphaned", f"removed from the file; {why}", pm.path, None, t)
-            )
-    return out, closes
-
-
 def plan(
     postmortems: Sequence[Postmortem],
     tickets: Sequence[Ticket],
     policy: SyncPolicy,
     as_of: dt.date,
+    *,
+    bindings: Mapping[str, tuple[str, ...]] | None = None,
+    removed: Mapping[str, Removal] | None = None,
+    unlisted: Collection[str] = frozenset(),
 ) -> SyncPlan:
-    """Compare the files with one listing of tracked tickets and decide every write. Pure."""
+    """Compare the files with one listing of tracked tickets and decide every write. Pure.
+
+    `bindings`: item key -> the references that bind it (None: every reference binds);
+    `removed`: postmortem paths git says were deleted; `unlisted`: refs of tickets found
+    outside the listing (their tracking label gets put back).
+    """
     pms = [pm for pm in postmortems if not (policy.since and pm.date and pm.date < policy.since)]
-    s = _State()
+    s = _State(bindings=bindings, removed=removed or {}, unlisted=unlisted)
     _index(s, tickets)
-    _claim_items(s, pms)
+    _claim_items(s, pms, policy)
     _settle_claims(s, policy)
+    _settle_markless(s, policy)
     _find_orphans(s, pms, tickets)
+    pairs: dict[str, dict[str, tuple[Ticket, float]]] = {}
+    for pm in pms:
+        left, unbound = s.orphans.get(pm.path, []), s.unbound.get(pm.path, [])
+        pairs[pm.path] = rebind(unbound, left) if left and unbound else {}
+    moved: dict[str, tuple[Ticket, float]] = {}
+    gone = [t for path in sorted(s.gone) for t in s.gone[path]]
+    if gone:  # a postmortem renamed to another id: its items reappear elsewhere
+        rest = [i for pm in pms for i in s.unbound.get(pm.path, []) if i.key not in pairs[pm.path]]
+        moved = rebind(rest, gone) if rest else {}
+    taken_gone = {t.ref for t, _ in moved.values()}
     closes = 0
     out: list[PlanEntry] = []
     for pm in pms:
         entries = s.entries.get(pm.path, [])
         left = s.orphans.get(pm.path, [])
-        unbound = s.unbound.get(pm.path, [])
-        pairs = rebind(unbound, left) if left and unbound else {}
-        for item in unbound:
-            if item.key in pairs:
-                t, r = pairs[item.key]
+        here = pairs[pm.path]
+        for item in s.unbound.get(pm.path, []):
+            if item.key in here or item.key in moved:
+                t, r = here.get(item.key) or moved[item.key]
                 assert t.marker is not None
                 how = f"text changed; rebound to {t.ref} (similarity {r:.2f})"
-                entries.append(_bound(pm, item, t, t.marker, policy, how))
+                if item.key in moved:
+                    how = f"moved from {t.marker.path}; rebound to {t.ref} (similarity {r:.2f})"
+                entry = _bound(pm, item, t, t.marker, policy, how)
+                entries.append(relabel(entry, pm, policy) if t.ref in unlisted else entry)
             else:
                 entries.append(_new(pm, item, policy))
         entries.sort(key=lambda e: e.item.line if e.item else 1 << 30)
-        taken = {t.ref for t, _ in pairs.values()}
+        taken = {t.ref for t, _ in here.values()}
         left = [t for t in left if t.ref not in taken]
         if left and not pm.has_errors:  # removals are judged only on cleanly parsed files
-            removed, closes = _judge_removed(pm, left, s.tracked[pm.path], policy, closes)
-            entries.extend(removed)
+            removed_here, closes = judge_removed(pm, left, s.tracked[pm.path], policy, closes)
+            entries.extend(removed_here)
         out.extend(entries)
+    for path in sorted(s.gone):
+        left = [t for t in s.gone[path] if t.ref not in taken_gone]
+        judged, closes = judge_gone(s.removed[path], path, left, policy, closes)
+        out.extend(judged)
     return SyncPlan(tuple(out), as_of)

@@ -8,7 +8,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from tracker.backends.base import Backend, TicketDraft
 from tracker.drafts import DoneItems, SyncPolicy, with_status
-from tracker.errors import BackendError, OutcomeUnknown, RateLimited
+from tracker.errors import BackendError, OutcomeUnknown, PermissionDenied, RateLimited
 from tracker.model import Ticket
 from tracker.planner import COUNT_OF, COUNTS, Action, PlanEntry, SyncPlan, plan
 
@@ -210,6 +210,12 @@ def apply(
                 latest = done[-1] if done else entry.ticket
                 why = f"{entry.action} deferred: {halted}"
                 result = ItemResult(entry.key, "deferred", why, latest, None, entry)
+            except PermissionDenied as exc:
+                # The token may not write here: every later write would be refused too (a
+                # request storm of 403s). Stop at the first; the error names what is missing.
+                halted = "the tracker refused a write for lack of permission (see the failure)"
+                latest = done[-1] if done else entry.ticket
+                result = ItemResult(entry.key, "failed", entry.reason, latest, str(exc), entry)
             except BackendError as exc:
                 latest = done[-1] if done else entry.ticket
                 result = ItemResult(entry.key, "failed", entry.reason, latest, str(exc), entry)

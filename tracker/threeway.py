@@ -39,10 +39,21 @@ def file_changes(old: Marker, new: Marker) -> list[str]:
     return out
 
 
+NOTE = "note: "  # a `weigh_field` detail that is no conflict, only worth saying
+
+
+def mapped(owners: Sequence[str], policy: SyncPolicy) -> bool:
+    """Every owner has an account in the `owners:` map (none: nothing to map)."""
+    known = fold(list(policy.owners))
+    return all(o.casefold().lstrip("@") in known for o in owners)
+
+
 def weigh_field(
     name: str, old: Marker, draft: TicketDraft, ticket: Ticket, policy: SyncPolicy
 ) -> tuple[bool, str | None]:
     """(write it?, conflict detail) for a field the file changed, given the ticket now.
+
+    A detail starting with NOTE is no conflict: the tracker's value is kept and the run says so.
 
     The tracker changed a field when the ticket no longer shows what the marker says was
     pushed. A value the backend does not report (None) is no evidence of a change.
@@ -57,6 +68,15 @@ def weigh_field(
             return False, None  # people already made it so
         if was <= have:  # people only added someone: merge, theirs stay
             return True, None
+        if policy.owners_need_map:
+            if mapped(draft.owners, policy):  # the file now names an account: it decides
+                return True, None
+            # A person chose the assignee; the file names nobody the tool can map (a guess):
+            # theirs stays. Said once, in the run that records the file's new owners.
+            return False, (
+                f"{NOTE}kept the tracker's assignee {', '.join(ticket.owners) or '-'}: the "
+                f"file's owner {', '.join(draft.owners) or '-'} has no account in `owners:`"
+            )
         file_side = ", ".join(draft.owners) or "-"
         return False, f"owners (file: {file_side}, tracker: {', '.join(ticket.owners) or '-'})"
     if name == "title":

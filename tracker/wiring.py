@@ -57,6 +57,8 @@ def sync_policy(loaded: LoadedConfig) -> SyncPolicy:
         labels=labels or ("postmortem",),
         label_templates=templates,
         due_policy=_due_policy(loaded),
+        adopt=cfg.sync.adopt,
+        owners_need_map=cfg.backend == "jira",
     )
 
 

@@ -229,6 +229,7 @@ class JiraFake:
         self.log: list[Logged] = []
         self.faults: list[Fault] = []
         self.forbid: set[str] = set()  # "create", "edit", "transition": answered 403
+        self.ignore_expand = False  # a server (or proxy) that drops `expand` on GET issue/{key}
         self.reject: Callable[[Mapping[str, Any]], str | None] | None = None  # per-item 400
         self.chaos_rate = 0.0
         self.chaos_kinds: tuple[tuple[FaultKind, bool], ...] = ()
@@ -847,7 +848,7 @@ class JiraFake:
     def _get(self, key: str, q: Mapping[str, str], version: str) -> tuple[int, Any]:
         wanted = q["fields"].split(",") if q.get("fields") else None
         out = self._issue_json(self._issue(key), wanted, version)
-        if "transitions" in (q.get("expand") or ""):
+        if "transitions" in (q.get("expand") or "") and not self.ignore_expand:
             out["transitions"] = self._transitions(key, q)[1]["transitions"]
         return 200, out
 
@@ -1009,6 +1010,11 @@ class JiraFake:
             )
         hits = [i for i in self.issues.values() if i["visible_at"] <= self._searches]
         for cond in conds:
+            many = re.fullmatch(r"labels\s+in\s*\((.*)\)", cond, flags=re.I)
+            if many is not None:
+                wanted = {v.strip().strip('"') for v in many.group(1).split(",")}
+                hits = [i for i in hits if wanted & set(i["fields"]["labels"])]
+                continue
             m = re.fullmatch(r'(\w+)\s*=\s*"?([^"]*)"?', cond)
             if m is None:
                 raise _Refused(400, _errors([f"Error in the JQL Query: '{cond}'"]))

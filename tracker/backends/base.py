@@ -11,8 +11,12 @@ from typing import Any, Literal, Protocol
 from tracker.model import STATUSES, Marker, Status, Ticket
 
 CloseReason = Literal["completed", "not_planned", "duplicate"]
-Field = Literal["title", "owners", "due", "priority", "type", "status", "body"]
+# "labels": put the tool's labels back (a ticket found outside the listing lost its label).
+Field = Literal["title", "owners", "due", "priority", "type", "status", "body", "labels"]
 FIELDS: tuple[Field, ...] = ("title", "owners", "due", "priority", "type", "status", "body")
+# A label naming an item's key (labels allow no spaces, so a hash): the second signal that
+# binds a ticket whose marker people edited away (Jira; searchable with JQL).
+KEY_LABEL_PREFIX = "pmt-"
 # GitHub caps issue titles at 256 characters and Jira summaries at 255; the plan cuts titles
 # to this length so every backend can store them verbatim (and compare them back exactly).
 MAX_TITLE = 250
@@ -107,6 +111,11 @@ class Backend(Protocol):
     def post_report(self, title: str, body: str, week: str) -> str:
         """Create or update the report for ISO `week` (e.g. 2026-W47); return its URL."""
         ...
+
+
+def key_label(key: str) -> str:
+    """The label that names an item's key."""
+    return KEY_LABEL_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
 
 
 def is_closed(status: Status) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -187,6 +187,22 @@ class GitHubBackend:
                 "direction": "asc",
             },
             "list the tracked issues",
+        )
+        return [t for t in (ticket_from_issue(self._view, i) for i in issues) if t is not None]
+
+    def scan(self, keys: Collection[str]) -> list[Ticket]:
+        """Every issue carrying our marker, whatever its labels (at least those of `keys`).
+
+        The label is only the listing's fast path: people remove it, and a changed
+        `github.labels` leaves every tracked issue without it. The engine calls this once,
+        only in a run that would create tickets, so no item is ever created twice. It costs
+        one listing of every issue of the repository (100 a page).
+        """
+        del keys  # one listing finds them all: an edited item's ticket can rebind too
+        issues = self._pages(
+            f"/repos/{self.repo}/issues",
+            {"state": "all", "per_page": 100, "sort": "created", "direction": "asc"},
+            "look for tracked issues whose label was removed",
         )
         return [t for t in (ticket_from_issue(self._view, i) for i in issues) if t is not None]
 

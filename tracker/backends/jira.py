@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 from urllib.parse import quote
@@ -83,6 +83,7 @@ DEFAULT_PRIORITY_MAP: dict[str, str] = {
 }
 DEFAULT_WONT_DO = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce")
 BULK_SIZE = 50  # POST /issue/bulk "creates up to 50 issues"
+SCAN_KEYS = 100  # key labels per JQL query when looking for issues that lost their label
 PAGE_SIZE = 100  # search page size; /search/jql caps pages at 100 when fields are asked
 RATE_ATTEMPTS = 6  # rate-limit answers waited out per request before giving up
 READ_RETRIES = 2  # a GET that failed on the server or the wire is sent again this often
@@ -190,6 +191,7 @@ class JiraBackend:
             dropped_configured=bool(self.transitions.get("dropped")),
             notice=self._notice,
             where=self._where,
+            read_transitions=self._read_transitions,
         )
 
     # --- protocol attributes -------------------------------------------------------------------
@@ -483,6 +485,21 @@ class JiraBackend:
             return self._read_issue(key)
         except NotFound:
             return None
+
+    def scan(self, keys: Collection[str]) -> list[Ticket]:
+        """Issues carrying the key label of one of `keys`, whatever else people removed.
+
+        The listing selects the tracking label; a person may remove it. The engine calls
+        this once, only in a run that would create tickets: one JQL query per 100 keys (a GET
+        of about 2.5 kB).
+        """
+        ordered = sorted(set(keys))
+        out: list[Ticket] = []
+        for n in range(0, len(ordered), SCAN_KEYS):
+            labels = ", ".join(f'"{key_label(k)}"' for k in ordered[n : n + SCAN_KEYS])
+            jql = f'project = "{self.project}" AND labels in ({labels}) ORDER BY key ASC'
+            out += self._search(jql, "looking for tracked issues whose label was removed")
+        return out
 
     def find(self, key: str) -> Ticket | None:
         """The oldest issue whose marker holds `key` (one JQL query on its key label)."""
@@ -803,6 +820,13 @@ class JiraBackend:
             f"issue/{quote(key)}",
             f"reading the status of issue {key}",
             fields="status,issuetype,resolution",
+            expand="transitions.fields",
+        )
+
+    def _read_transitions(self, key: str) -> object:
+        return self._get(
+            f"issue/{quote(key)}/transitions",
+            f"reading the transitions of issue {key}",
             expand="transitions.fields",
         )
 

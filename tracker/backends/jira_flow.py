@@ -261,8 +261,10 @@ class Workflows:
         dropped_configured: bool,
         notice: Callable[[str], None],
         where: Callable[[], str],
+        read_transitions: Callable[[str], object] | None = None,
     ) -> None:
         self._read, self._post = read, post
+        self._read_transitions = read_transitions
         self._wont_do = tuple(wont_do)
         self._dropped_configured = dropped_configured
         self._notice, self._where = notice, where
@@ -277,6 +279,12 @@ class Workflows:
         got = raw.get("fields") if isinstance(raw, Mapping) else None
         cur = current_of(got if isinstance(got, Mapping) else {})
         self.known[key] = cur
+        if self._read_transitions is not None and not (
+            isinstance(raw, Mapping) and isinstance(raw.get("transitions"), list)
+        ):
+            # The answer ignored `expand=transitions` (some servers and proxies do): ask the
+            # transitions endpoint itself rather than believe the workflow offers none.
+            raw = self._read_transitions(key)
         self.flows[(cur.issue_type.casefold(), cur.status.casefold())] = parse_transitions(raw)
         if key in self.fresh and cur.category == "new":
             self.initial.setdefault(cur.issue_type.casefold(), cur)

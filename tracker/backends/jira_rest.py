@@ -89,6 +89,30 @@ def _body(resp: requests.Response) -> object:
         return None
 
 
+# Jira project permissions by what the tool was doing (Jira: Project settings > Permissions).
+_PERMISSIONS = (
+    ("creating", "Create Issues"),
+    ("create screen", "Create Issues"),
+    ("moving", "Transition Issues, and Resolve Issues for a done status"),
+    ("comment", "Add Comments"),
+    ("updating", "Edit Issues"),
+    ("recording", "Edit Issues"),
+)
+
+
+def needed_permission(what: str, resp: requests.Response) -> str:
+    """The project permission a 403 to `what` most likely lacks, named as Jira names it."""
+    sent = resp.request.body if resp.request is not None else None
+    text = sent.decode("utf-8", "replace") if isinstance(sent, bytes) else str(sent or "")
+    names = [name for verb, name in _PERMISSIONS if verb in what.casefold()]
+    if '"duedate"' in text:  # a due date needs its own permission
+        names.append("Schedule Issues for due dates")
+    if '"assignee"' in text:
+        names.append("Assign Issues")
+    found = ", ".join(dict.fromkeys(names)) or "Browse Projects and Edit Issues"
+    return f"grant the account {found}"
+
+
 def map_error(
     resp: requests.Response, what: str, *, where: str, credential: str, project: str
 ) -> BackendError:
@@ -105,7 +129,7 @@ def map_error(
     if code == 403:
         return PermissionDenied(
             f"{where} refused {what} (403): the account lacks a permission in project "
-            f"{project}{tail}"
+            f"{project} ({needed_permission(what, resp)}){tail}"
         )
     if code == 404:
         return NotFound(f"{where}: {what}: not found (404){tail}")

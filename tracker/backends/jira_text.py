@@ -31,7 +31,6 @@ one exact JQL query (`labels = "pmt-…"`); JQL text search on descriptions is f
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -39,11 +38,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from tracker.backends.base import TicketDraft, marker_from_json, marker_to_json
+from tracker.backends.base import (
+    KEY_LABEL_PREFIX,
+    TicketDraft,
+    key_label,
+    marker_from_json,
+    marker_to_json,
+)
 from tracker.model import Marker
 
+__all__ = ["KEY_LABEL_PREFIX", "key_label"]  # re-exported: they live in backends.base now
+
 TRACKED_LABEL = "postmortem-tracker"  # every tracked issue: what the listing's JQL selects
-KEY_LABEL_PREFIX = "pmt-"
 REPORT_LABEL = "postmortem-tracker-report"
 MARKER_TAG = "pmt-marker"
 PANEL_OPEN = "{panel:title=Postmortem action item}"
@@ -73,6 +79,16 @@ _BLOCK_RE = re.compile(
     + _NOFORMAT,
     re.S,
 )
+# Code blocks a marker may sit in: ours ({noformat}), or {code} / {code:json} after an edit.
+_CODE_RE = re.compile(
+    r"(?<!\\)\{(?P<tag>noformat|code)(?::[^}]*)?\}(?P<body>.*?)(?<!\\)\{(?P=tag)\}", re.S
+)
+_PANEL_RE = re.compile(
+    r"(?<!\\)" + re.escape(PANEL_OPEN) + r".*?(?<!\\)" + re.escape(PANEL_CLOSE), re.S
+)
+_TAG_RE = re.compile(r"(?<![\w\\-])" + re.escape(MARKER_TAG) + r"[ \t]+(?=\{)")
+# A marker people left as a plain line (no block around it): removed when ours is rewritten.
+_LOOSE_RE = re.compile(r"^[ \t]*" + re.escape(MARKER_TAG) + r"[ \t]+\{.*\}[ \t]*\r?$", re.M)
 # Characters that start wiki markup able to hide, link or mention: macros {..}, links and
 # mentions [..], tables |, images !..!. A backslash would escape the next one (and `\\` is a
 # line break), so it is written as an entity.
@@ -89,11 +105,6 @@ _WIKI_RE = re.compile("[" + re.escape("".join(_WIKI_SPECIAL)) + "]")
 # In JSON, '{' followed by a letter can only sit inside a string: escaping it keeps the blob
 # from ever spelling `{noformat}` (an item text can contain anything).
 _JSON_BRACE_RE = re.compile(r"\{(?=[A-Za-z])")
-
-
-def key_label(key: str) -> str:
-    """The label that names an item's key (labels allow no spaces, so a hash)."""
-    return KEY_LABEL_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
 
 
 def report_label(week: str) -> str:
@@ -230,7 +241,9 @@ def rewrite_description(
         prefix, suffix = current[: m.start()], current[m.end() :]
         room = MAX_DESCRIPTION - len(prefix) - len(suffix)
         return prefix + _fit(render_panel(draft, source_url, notes), block, room) + suffix
-    rest = _MARKER_RE.sub("", current).rstrip()  # a damaged panel: keep the text, add ours
+    # A damaged panel (a person edited the marker away or out of its block): keep people's
+    # text, drop our old panel and every copy of the marker, add ours.
+    rest = _LOOSE_RE.sub("", _PANEL_RE.sub("", _MARKER_RE.sub("", current))).strip()
     room = MAX_DESCRIPTION - len(rest) - 2
     ours = _fit(render_panel(draft, source_url, notes), block, room)
     return f"{rest}\n\n{ours}" if rest else ours
@@ -267,6 +280,38 @@ def _code_texts(node: object, out: list[str]) -> None:
     _code_texts(content, out)
 
 
+def _block_texts(node: object, out: list[str], *, skip_panels: bool) -> None:
+    """Texts of ADF paragraphs and other text blocks outside our panel, depth first."""
+    if isinstance(node, list):
+        for child in node:
+            _block_texts(child, out, skip_panels=skip_panels)
+        return
+    if not isinstance(node, Mapping):
+        return
+    kind = node.get("type")
+    if kind == "panel" and skip_panels:
+        return
+    content = node.get("content")
+    children = content if isinstance(content, list) else []
+    if any(isinstance(c, Mapping) and c.get("type") == "text" for c in children):
+        out.append("".join(str(c.get("text", "")) for c in children if isinstance(c, Mapping)))
+        return
+    _block_texts(children, out, skip_panels=skip_panels)
+
+
+def _blobs_in(text: str) -> list[str]:
+    """Each `pmt-marker {json}` in `text`, as the JSON text (markup around it ignored)."""
+    out: list[str] = []
+    decoder = json.JSONDecoder()
+    for m in _TAG_RE.finditer(text):
+        try:
+            _, end = decoder.raw_decode(text, m.end())
+        except ValueError:
+            continue
+        out.append(text[m.end() : end])
+    return out
+
+
 def _load(blob: str) -> tuple[Marker | None, Pushed]:
     try:
         data: Any = json.loads(blob)
@@ -277,21 +322,32 @@ def _load(blob: str) -> tuple[Marker | None, Pushed]:
 
 
 def read_marker(description: object) -> tuple[Marker | None, Pushed]:
-    """The last valid marker in a description: wiki markup (v2) or an ADF document (v3)."""
-    blobs: list[str] = []
+    """The last valid marker in a description, in whatever rendering people left it.
+
+    First in a code block (wiki `{noformat}` / `{code}`, ADF codeBlock: what the tool
+    writes); else in plain text or an ADF paragraph (a person's editor turned the block into
+    one, or the issue was written through API v2 by hand). Text inside our panel never counts:
+    it quotes the postmortem, and Jira unescapes it in ADF.
+    """
+    strict: list[str] = []
+    loose: list[str] = []
     if isinstance(description, str):
-        blobs = [m.group(1) for m in _MARKER_RE.finditer(description)]
+        for m in _CODE_RE.finditer(description):
+            strict += _blobs_in(m.group("body"))
+        outside = _CODE_RE.sub("\n", _PANEL_RE.sub("\n", description))
+        loose = [b for line in outside.splitlines() for b in _blobs_in(line)]
     elif isinstance(description, Mapping):
         texts: list[str] = []
         _code_texts(description, texts)
-        for text in texts:
-            head, _, blob = text.strip().partition(" ")
-            if head == MARKER_TAG:
-                blobs.append(blob.strip())
-    for blob in reversed(blobs):
-        marker, pushed = _load(blob)
-        if marker is not None:
-            return marker, pushed
+        strict = [b for text in texts for b in _blobs_in(text)]
+        paras: list[str] = []
+        _block_texts(description, paras, skip_panels=True)
+        loose = [b for text in paras for b in _blobs_in(text)]
+    for blobs in (strict, loose):
+        for blob in reversed(blobs):
+            marker, pushed = _load(blob)
+            if marker is not None:
+                return marker, pushed
     return None, Pushed()
 
 

@@ -104,6 +104,8 @@ class Report:
     closed_this_week: tuple[ReportItem, ...] = ()  # done or dropped during the last seven days
     program: Program | None = None
     history: bool = False  # opened and closed days come from git
+    # Open tickets whose postmortem was removed from git: their own group, in no figure above.
+    orphaned: tuple[ReportItem, ...] = ()
 
     @property
     def week(self) -> str:
@@ -206,6 +208,9 @@ def compute(
     rows = sorted(
         (build_row(t, ctx) for t in tickets), key=lambda r: (_natural(r.item.key), r.item.ticket)
     )
+    orphaned = {t.ref for t in tickets if t.orphaned and t.state in ("open", "in_progress")}
+    orphans = tuple(r.item for r in rows if r.item.ticket in orphaned)
+    rows = [r for r in rows if r.item.ticket not in orphaned]
     open_rows = [r for r in rows if r.item.is_open]
     done_rows = [r for r in rows if r.state == "done"]
     totals = Totals(
@@ -279,6 +284,7 @@ def compute(
         ),
         program=program,
         history=history is not None and bool(history.files),
+        orphaned=orphans,
     )
 
 

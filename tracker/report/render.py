@@ -203,6 +203,12 @@ def to_markdown(report: Report, *, title: str | None = None, nudge: bool = False
     if report.totals.tracked:
         out += _breakdown_tables(report)
         out += team_and_severity(report)
+    if report.orphaned:
+        out += ["## Orphaned (postmortem removed from git)", ""]
+        out += [
+            f"- {link(i)} {md_text(i.title)} ({md_code(i.path or '-')})" for i in report.orphaned
+        ]
+        out += [""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -259,7 +265,7 @@ def _item_json(i: ReportItem) -> dict[str, object]:
 def to_json(report: Report) -> dict[str, object]:
     """Every figure; dates as ISO strings, rates as fractions in [0, 1] or None."""
     t = report.totals
-    return {
+    out: dict[str, object] = {
         "as_of": report.as_of.isoformat(),
         "timezone": report.timezone,
         "settings": {
@@ -309,6 +315,9 @@ def to_json(report: Report) -> dict[str, object]:
         "items": [_item_json(i) for i in report.items],
         "program": program_json(report.program),
     }
+    if report.orphaned:  # tickets of removed postmortems: their own group
+        out["orphaned"] = [_item_json(i) for i in report.orphaned]
+    return out
 
 
 CSV_COLUMNS = (
