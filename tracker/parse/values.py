@@ -245,8 +245,13 @@ def _replace_links(md: str, defs: dict[str, str]) -> _Links:
     return _Links("".join(out), targets)
 
 
+_ANY_DIGIT_RE = re.compile(r"\d")
+
+
 def extract_tickets(md: str, defs: dict[str, str]) -> tuple[str, list[str]]:
     """Return (markdown with link syntax reduced to text, ticket references in order)."""
+    if "[" not in md and "<" not in md and "://" not in md and not _ANY_DIGIT_RE.search(md):
+        return md, []  # no link, no URL and no number: nothing can be a reference
     links = _replace_links(md, defs)
     tickets: list[str] = []
     seen: set[str] = set()
