@@ -288,9 +288,10 @@ def test_lint_on_a_pull_request_annotates_the_changed_postmortem_only(tmp_path: 
         assert annotations, result.stdout + result.stderr
         assert all(a.split(",")[0].endswith(f"file={path}") for a in annotations)
         lines = {int(m) for a in annotations for m in re.findall(r",line=(\d+)", a)}
-        assert lines == {10, 11}  # the vague item and the team owner, exactly
+        assert lines == {10, 11}  # the vague item and the placeholder owner, exactly
         assert any(",line=10," in a and "PM001" in a for a in result.annotations("error"))
-        assert any(",line=11," in a and "PM002" in a for a in result.annotations("warning"))
+        # "Owner: TBD" is a placeholder: the item has no owner
+        assert any(",line=11," in a and "PM001" in a for a in result.annotations("error"))
         assert "2026-05-01-db.md" not in result.stdout + result.summary  # unchanged, not linted
         rows = [x for x in result.summary.splitlines() if x.startswith(f"| `{path}` |")]
         assert len(rows) == len(annotations)

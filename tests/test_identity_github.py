@@ -139,7 +139,9 @@ def test_duplicate_ids_refuse_before_any_request(
     # A copy keeps the front matter id; here one line lower.
     write(tmp_path, "postmortems/copy-of-pm-003.md", text.replace("---\n", "---\ntitle: c\n", 1))
     code, out, err = sync(tmp_path, capsys)
-    assert code == 2 and out is None
+    # --format json keeps its promise of one object on this exit path too
+    assert code == 2 and out is not None and out["exit_code"] == 2
+    assert "copy-of-pm-003.md:3" in out["error"] and "pm-003.md:2" in out["error"]
     assert fake.log == []  # zero requests, zero writes
     flat = " ".join(err.split())
     assert "postmortems/copy-of-pm-003.md:3" in flat and "postmortems/pm-003.md:2" in flat
