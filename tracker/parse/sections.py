@@ -271,7 +271,18 @@ def find_regions(
         if outline.in_code[i] or i in heading_lines or covered[i]:
             continue
         line = lines[i]
-        if not quick.match(line):
+        # Cheap structure first: a label stands after a blank line or a heading, or starts
+        # with bold (a bold label inside a list); most lines of a paragraph fail here.
+        stripped = line.lstrip()
+        if not (
+            i == 0
+            or not lines[i - 1].strip()
+            or _is_block_end(lines[i - 1])
+            or stripped.startswith(("**", "__"))
+            or (stripped[:1] in _LIST_FIRST and _BULLET_BOLD_RE.match(stripped))
+        ):
+            continue
+        if not _LABEL_WORDS_RE.search(line[:80].lower()) and not quick.match(line):
             continue
         lead = _BOLD_LEAD_LABEL_RE.match(line)
         if (
@@ -472,8 +483,20 @@ def _label_prefilter(patterns: tuple[str, ...]) -> re.Pattern[str]:
     """A line can be a label only if it is short and names follow-up work somewhere: most lines
     fail at once, before the full label pattern runs."""
     alt = "|".join(f"(?:{p})" for p in patterns)
-    terms = "|".join(p for p, w, _ in _POSITIVE_TERMS if w >= THRESHOLD)
-    return re.compile(rf"^[\W\d_]*(?:{alt})|^.{{0,60}}(?:{terms})", re.IGNORECASE)
+    return re.compile(rf"^[\W\d_]*(?:{alt})", re.IGNORECASE)
+
+
+# Literal stems of the positive terms: a line without any of them near its start cannot be a
+# label by meaning, and `in` on a short string is far cheaper than the terms' regexes.
+_LABEL_WORDS: tuple[str, ...] = (
+    "action", "follow", "remedi", "prevent", "correct", "improv", "mitigat", "recommend",
+    "next", "task", "todo", "to-do", "to do", "doing", "forward", "avoid", "again", "recurr",
+    "future", "fix", "work item", "we're", "we are", "we'll", "we will", "detective", "harden",
+    "safeguard", "countermeasure", "we’re", "we’ll",
+)  # fmt: skip
+_LIST_FIRST = frozenset("-*+0123456789")
+_BULLET_BOLD_RE = re.compile(r"(?:[-*+]|\d{1,3}[.)])\s+(?:\*\*|__)")
+_LABEL_WORDS_RE = re.compile("|".join(re.escape(w) for w in _LABEL_WORDS))
 
 
 def _is_block_end(prev: str) -> bool:
