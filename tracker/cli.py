@@ -191,6 +191,7 @@ def lint_settings(loaded: LoadedConfig) -> LintSettings:
         severity=dict(cfg.lint.severity),
         skip_done=cfg.lint.skip_done,
         owners_map=dict(cfg.owners) if cfg.owners else None,
+        default_due=dict(cfg.sync.default_due) or None,
     )
 
 
@@ -205,7 +206,10 @@ def lint_settings(loaded: LoadedConfig) -> LintSettings:
     "(default when GITHUB_ACTIONS=true).",
 )
 @click.option(
-    "--as-of", callback=_date, metavar="YYYY-MM-DD", help="Day to judge due dates by (PM006)."
+    "--as-of",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="Day to judge due dates by (PM006); default today in the config's time zone.",
 )
 @click.option(
     "--changed-since",
@@ -232,10 +236,14 @@ def lint_cmd(
       PM005 warning  vague/ambiguous date    PM012 warning  repeated item
       PM006 warning  due date passed         PM013 error    duplicate postmortem id
       PM007 warning  more than lint.max_items open items
+      PM014 warning  due date before the postmortem's date
+
+    PM004 is info, not an error, for items sync.default_due gives a date.
 
     Exits 1 when any error-level problem is found.
     """
     fmt = fmt or ("github" if in_actions() else "text")
+    as_of = as_of or wiring.today(state.loaded)
     changed = None if changed_since is None else changed_files(state.loaded.root, changed_since)
     pms = _parse_all(state, paths)
     if changed is not None:
@@ -432,7 +440,7 @@ def sync_cmd(
     outcome = run_sync(
         files,
         built.backend,
-        wiring.sync_policy(loaded),
+        wiring.sync_policy(loaded, built.name),
         as_of=as_of or wiring.today(loaded),
         dry_run=dry_run,
         write_back=mode,
@@ -709,9 +717,15 @@ def report_cmd(
     "--action-ref",
     default=None,
     metavar="REF",
-    help="The action the workflows use (default: postmortem-tracker/postmortem-tracker@v1).",
+    help="The action the workflows use (default: this version's release, pinned by commit).",
 )
-def init_cmd(repo: str | None, force: bool, action_ref: str | None) -> None:
+@click.option(
+    "--branch",
+    default=None,
+    metavar="NAME",
+    help="The branch sync runs on (default: the remote's HEAD, else the current branch).",
+)
+def init_cmd(repo: str | None, force: bool, action_ref: str | None, branch: str | None) -> None:
     """Set up this repository: .tracker.yml, a postmortem template and three workflows.
 
     \b
@@ -721,16 +735,29 @@ def init_cmd(repo: str | None, force: bool, action_ref: str | None) -> None:
       .github/workflows/postmortem-sync.yml     sync on merge and daily
       .github/workflows/postmortem-report.yml   weekly report issue
       .github/workflows/postmortem-lint.yml     lint the postmortems a pull request changes
+      .github/dependabot.yml                    keeps the pinned actions current
+    and adds .tracker/ (the local ticket database) to .gitignore.
 
     Safe to run again: files that exist are kept unless --force.
     """
+    from tracker import release  # noqa: PLC0415
+    from tracker.gitdiff import default_branch  # noqa: PLC0415
+
     root = Path.cwd()
-    files = scaffold.planned_files(
-        repo or scaffold.repo_from_git(root), action_ref or scaffold.DEFAULT_ACTION_REF
-    )
-    for path, what in scaffold.write_files(root, files, force):
-        short = what in ("created", "unchanged", "overwritten")
+    ref, pinned = (action_ref, True) if action_ref else release.action_ref()
+    branch = branch or default_branch(root) or scaffold.DEFAULT_BRANCH
+    files = scaffold.planned_files(repo or scaffold.repo_from_git(root), ref, branch)
+    done = [*scaffold.write_files(root, files, force), scaffold.ensure_gitignore(root)]
+    for path, what in done:
+        short = what in ("created", "unchanged", "overwritten", "updated")
         _err.print(f"{what:>11}  {escape(path)}" if short else f"{escape(path)}: {what}")
+    _err.print(f"sync runs on pushes to {escape(branch)} (--branch to change)")
+    if not pinned:
+        _err.print(
+            f"[yellow]note:[/] this is a development version: the workflows use {escape(ref)}, "
+            "a tag; pin it to that tag's commit (`tracker init --force --action-ref "
+            "OWNER/NAME@SHA`); Dependabot (.github/dependabot.yml) keeps pins current"
+        )
     _err.print("next: write a postmortem from postmortems/TEMPLATE.md, then `tracker lint`")
 
 

@@ -33,6 +33,7 @@ RULES: dict[str, Rule] = {
         Rule("PM011", "warning", "owner is not in the owners map of the config"),
         Rule("PM012", "warning", "item repeats another item of the same postmortem"),
         Rule("PM013", "error", "two postmortems share one id"),
+        Rule("PM014", "warning", "due date is before the postmortem's date"),
         Rule("PM020", "warning", "file is not valid UTF-8"),
         Rule("PM021", "error", "file is too large to parse"),
         Rule("PM022", "error", "document nests too deeply to parse"),
@@ -59,6 +60,7 @@ class LintSettings:
     severity: Mapping[str, str] | None = None
     skip_done: bool = True
     owners_map: Mapping[str, str] | None = None
+    default_due: Mapping[str, int] | None = None  # sync.default_due: sync fills missing dates
 
     def severity_of(self, code: str) -> str:
         if self.severity and code in self.severity:
@@ -114,7 +116,17 @@ def _item_problems(
                     "mention helpers in the text",
                     line,
                 )
-        if item.due is None and item.due_text is None:
+        filled = _default_due(item, pm, settings)
+        if item.due is None and item.due_text is None and filled is not None:
+            # Not an error: sync sets this date, so the item will be tracked with one.
+            yield Problem(
+                "PM004",
+                "info",
+                f"'{_short(item.title)}' has no due date: sync sets {filled.isoformat()} "
+                "(sync.default_due); write a date to choose another",
+                line,
+            )
+        elif item.due is None and item.due_text is None:
             yield Problem(
                 "PM004",
                 "error",
@@ -126,6 +138,14 @@ def _item_problems(
                 "PM005",
                 "warning",
                 f"due '{item.due_text}' is not a date: write it as YYYY-MM-DD",
+                line,
+            )
+        if item.due is not None and pm.date is not None and item.due < pm.date:
+            yield Problem(
+                "PM014",
+                "warning",
+                f"due {item.due.isoformat()} is before the postmortem's date "
+                f"{pm.date.isoformat()}: a typo in the year or the month?",
                 line,
             )
         if item.due is not None and as_of is not None and item.due < as_of:
@@ -155,6 +175,15 @@ def _item_problems(
                     f"'{o}: <login or account id>' under owners:",
                     line,
                 )
+
+
+def _default_due(item: ActionItem, pm: Postmortem, settings: LintSettings) -> dt.date | None:
+    """The due date sync gives an item without one (None: it stays without)."""
+    if not settings.default_due:
+        return None
+    from tracker.drafts import SyncPolicy, effective_due  # noqa: PLC0415 - lint stays light
+
+    return effective_due(item, pm, SyncPolicy(default_due=settings.default_due))
 
 
 def _short(title: str, limit: int = 60) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,14 @@ if TYPE_CHECKING:
 BACKEND_NAMES = ("local", "github", "jira")
 JIRA_URL_ENV = "TRACKER_JIRA_URL"  # overrides jira.url when set and not empty
 
+# Writes per run when sync.max_writes is unset. Local writes cost nothing: no budget. GitHub
+# allows about 80 content-creating requests a minute and 500 an hour (secondary limits), so
+# 300 a run leaves room for the other workflows of the repository. Jira Cloud has no published
+# per-hour write quota for API tokens (burst limits answer 429 with Retry-After, which the
+# backend honours), and creates go 50 to a request: 1000 a run.
+NO_BUDGET = sys.maxsize
+WRITE_BUDGETS: dict[str, int] = {"local": NO_BUDGET, "github": 300, "jira": 1000}
+
 
 @dataclass(frozen=True)
 class BuiltBackend:
@@ -32,19 +41,26 @@ def today(loaded: LoadedConfig) -> dt.date:
     return dt.datetime.now(ZoneInfo(loaded.config.timezone)).date()
 
 
-def sync_policy(loaded: LoadedConfig) -> SyncPolicy:
+def write_budget(loaded: LoadedConfig, backend: str) -> int:
+    """sync.max_writes, else the backend's own budget (none for the local file)."""
+    return loaded.config.sync.max_writes or WRITE_BUDGETS.get(backend, 300)
+
+
+def sync_policy(loaded: LoadedConfig, backend: str | None = None) -> SyncPolicy:
+    """The sync settings for `backend` (the one in use; default: the config's)."""
     cfg = loaded.config
+    name = backend or cfg.backend or "local"
     labels: tuple[str, ...] = ("postmortem",)
     templates: tuple[str, ...] = ()
-    if cfg.backend == "github" and cfg.github is not None:
+    if name == "github" and cfg.github is not None:
         labels, templates = tuple(cfg.github.labels), tuple(cfg.github.label_templates)
-    elif cfg.backend == "jira" and cfg.jira is not None:
+    elif name == "jira" and cfg.jira is not None:
         labels = tuple(cfg.jira.labels)
     return SyncPolicy(
         close_removed=cfg.sync.close_removed,
         max_closes=cfg.sync.max_closes,
         done_items=cfg.sync.done_items,
-        max_writes=cfg.sync.max_writes,
+        max_writes=write_budget(loaded, name),
         default_due=dict(cfg.sync.default_due),
         since=cfg.sync.since,
         owners=dict(cfg.owners),
