@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tracker import __version__, scaffold, wiring
+from tracker import __version__, output, scaffold, wiring
 from tracker.config import LoadedConfig, load_config
 from tracker.discover import discover
 from tracker.engine import SyncOutcome, WriteBack, run_sync, status_rows
@@ -50,10 +49,16 @@ _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class _State:
-    def __init__(self, config_path: str | None, verbose: bool) -> None:
+    def __init__(self, config_path: str | None, verbose: bool, quiet: bool = False) -> None:
         self.config_path = config_path
         self.verbose = verbose
+        self.quiet = quiet
         self._loaded: LoadedConfig | None = None
+
+    def note(self, text: str) -> None:
+        """A yellow note on stderr, unless -q."""
+        if not self.quiet:
+            _err.print(f"[yellow]note:[/] {escape(text)}")
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -71,17 +76,52 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(f"'{value}' is not a date: use YYYY-MM-DD") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option(
-    "--config",
-    "config_path",
-    metavar="FILE",
-    help="Config file (default: .tracker.yml in the current folder, else built-in defaults).",
+_CONFIG_HELP = "Config file (default: .tracker.yml in the current folder, else built-in defaults)."
+_VERBOSE_HELP = "Say more: unchanged items, request counts, tracebacks of internal errors."
+_QUIET_HELP = "Print only warnings and errors."
+
+
+def _set_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """--config, -q and -v given after the subcommand: set them as if given before it."""
+    state = ctx.find_object(_State)
+    if state is None or value in (None, False):
+        return
+    if param.name == "config_path":
+        state.config_path = value
+    elif param.name in ("verbose", "quiet"):
+        setattr(state, param.name, True)
+
+
+class _Group(click.Group):
+    """Every subcommand also accepts the global --config, -q and -v (`tracker lint --config F`)."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not isinstance(cmd, click.Group):
+            common = [
+                click.Option(["--config", "config_path"], metavar="FILE", help=_CONFIG_HELP),
+                click.Option(["-v", "--verbose"], is_flag=True, help=_VERBOSE_HELP),
+                click.Option(["-q", "--quiet"], is_flag=True, help=_QUIET_HELP),
+            ]
+            taken = {o for p in cmd.params for o in getattr(p, "opts", ())}
+            for opt in common:
+                if not taken & set(opt.opts):
+                    opt.expose_value = False
+                    opt.callback = _set_global
+                    opt.is_eager = True  # set before the command's own callbacks run
+                    cmd.params.append(opt)
+        super().add_command(cmd, name)
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors.")
+@click.option("--config", "config_path", metavar="FILE", help=_CONFIG_HELP)
+@click.option("-v", "--verbose", is_flag=True, help=_VERBOSE_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=_QUIET_HELP)
 @click.version_option(__version__, prog_name="tracker")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, config_path: str | None, verbose: bool, quiet: bool) -> None:
     """Keep postmortem action items from rotting.
 
     \b
@@ -94,7 +134,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     Exit codes: 0 ok, 1 lint errors or failed items, 2 usage or config error,
     3 internal error, 130 interrupted.
     """
-    ctx.obj = _State(config_path, verbose)
+    ctx.obj = _State(config_path, verbose, quiet)
 
 
 def _parse_all(state: _State, paths: Sequence[str]) -> list[Postmortem]:
@@ -332,7 +372,7 @@ WRITE_BACK_CHOICES = ("file", "pull-request", "commit", "none")
 def _backend(state: _State, name: str | None) -> wiring.BuiltBackend:
     built = wiring.build_backend(state.loaded, name)
     if built.notice:
-        _err.print(f"[yellow]note:[/] {escape(built.notice)}")
+        state.note(built.notice)
     return built
 
 
@@ -345,11 +385,16 @@ def _files(state: _State, paths: Sequence[str]) -> list[tuple[Path, str]]:
     return files
 
 
-def _progress_printer(total_hint: str) -> Callable[[int, int, ItemResult], None]:
-    """Plain progress lines for logs (CI): every 10% and the last item."""
+_PROGRESS_FROM = 100  # writes: below this a run is quick, and each change gets its own line
+
+
+def _progress_printer(total_hint: str, verbose: bool) -> Callable[[int, int, ItemResult], None]:
+    """Plain progress lines for logs (CI): every 10% and the last item, for long runs."""
     last = [-1]
 
     def show(done: int, total: int, result: ItemResult) -> None:
+        if total < _PROGRESS_FROM and not verbose:
+            return
         step = max(1, total // 10)
         if done == total or done // step != last[0]:
             last[0] = done // step
@@ -435,8 +480,8 @@ def sync_cmd(
     elif dry_run or write_back == "none":
         mode = "none"
     progress = None
-    if not dry_run and fmt == "text":
-        progress = _progress_printer("applying")
+    if not dry_run and fmt == "text" and not state.quiet:
+        progress = _progress_printer("applying", state.verbose)
     outcome = run_sync(
         files,
         built.backend,
@@ -454,9 +499,9 @@ def sync_cmd(
             data["write_back"] = sent
         click.echo(json.dumps(data, ensure_ascii=False))
     else:
-        _print_outcome(outcome, dry_run)
-    for notice in getattr(built.backend, "notices", ()):
-        _err.print(f"[yellow]note:[/] {escape(str(notice))}")
+        _print_outcome(outcome, dry_run, state)
+    for notice in output.group_notes(str(n) for n in getattr(built.backend, "notices", ())):
+        state.note(notice)
     _sync_to_actions(outcome, dry_run)
     if sent is not None:
         _links_to_actions(sent)
@@ -537,25 +582,21 @@ def _sync_to_actions(outcome: SyncOutcome, dry_run: bool) -> None:
     append_step_summary("\n".join(lines))
 
 
-def _print_outcome(outcome: SyncOutcome, dry_run: bool) -> None:
-    out = Console(highlight=False, soft_wrap=True)
-    words = _VERB if dry_run else _DONE
-    for r in outcome.items:
-        word = words.get(r.action)
-        if word is None:
-            continue
-        ref = r.ticket.ref if r.ticket else "-"
-        line = f"{word:>12}  {ref:<10} {r.key}  {r.reason}"
-        if r.error:
-            line += f"  error: {r.error}"
-        out.print(line, markup=False)
-    counts = outcome.counts()
-    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-    head = "plan" if dry_run else "sync"
-    req = f"; {outcome.requests} requests" if outcome.requests is not None else ""
-    _err.print(f"{head}: {summary or 'nothing to do'}{req}", markup=False)
-    for path in outcome.files_written:
-        _err.print(f"links written to {path}", markup=False)
+def _print_outcome(outcome: SyncOutcome, dry_run: bool, state: _State) -> None:
+    text = output.sync_text(
+        outcome.items,
+        outcome.counts(),
+        dry_run=dry_run,
+        requests=outcome.requests,
+        verbose=state.verbose,
+    )
+    if not state.quiet:
+        for line in text.changes:
+            click.echo(line)
+        for line in text.summary:
+            _err.print(line, markup=False)
+        for path in outcome.files_written:
+            _err.print(f"links written to {path}", markup=False)
     for problem in outcome.write_back_errors:
         _err.print(f"[red]write-back:[/] {escape(problem)}")
 
@@ -588,8 +629,9 @@ def status_cmd(
     """
     built = _backend(state, backend_name)
     day = as_of or wiring.today(state.loaded)
+    tickets = built.backend.list_tracked()
     rows = status_rows(
-        built.backend.list_tracked(),
+        tickets,
         day,
         owner=owner,
         overdue_only=overdue,
@@ -599,9 +641,15 @@ def status_cmd(
     if fmt == "json":
         click.echo(json.dumps({"as_of": day.isoformat(), "items": [r.to_json() for r in rows]}))
         return
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for col in ("Ticket", "Title", "Owner", "Due", "Age"):
-        table.add_column(col, overflow="fold")
+    if not rows and (owner or postmortem or overdue):
+        _err.print(_why_empty(tickets, day, owner, postmortem, overdue), markup=False)
+        return
+    table = Table(box=None, pad_edge=False, show_edge=False, width=output.WIDTH)
+    table.add_column("Ticket", no_wrap=True)
+    table.add_column("Title", overflow="fold", ratio=1)
+    table.add_column("Owner", no_wrap=True, overflow="ellipsis", max_width=16)
+    table.add_column("Due", no_wrap=True)
+    table.add_column("Age", no_wrap=True, justify="right")
     for r in rows:
         due = r.due.isoformat() if r.due else "-"
         style = "red" if r.overdue else None
@@ -613,9 +661,26 @@ def status_cmd(
             f"{r.age_days}d" if r.age_days is not None else "-",
             style=style,
         )
-    Console(highlight=False).print(table)
+    Console(highlight=False, width=output.WIDTH).print(table)
     late = sum(1 for r in rows if r.overdue)
-    _err.print(f"{len(rows)} open items, {late} overdue (as of {day.isoformat()})")
+    if not state.quiet:
+        _err.print(f"{len(rows)} open items, {late} overdue (as of {day.isoformat()})")
+
+
+def _why_empty(
+    tickets: Sequence[Any], day: dt.date, owner: str | None, pm: str | None, overdue: bool
+) -> str:
+    """Why `status` with filters lists nothing, and which values would list something."""
+    open_rows = status_rows(tickets, day)
+    if owner:
+        owners = {o.strip() for r in open_rows for o in (r.owner or "").split(",") if o.strip()}
+        return output.missing_filter("owner", owner, sorted(owners))
+    if pm:
+        ids = {r.postmortem for r in open_rows if r.postmortem}
+        return output.missing_filter("postmortem", pm, sorted(ids))
+    dated = sorted(r.due for r in open_rows if r.due)
+    nxt = f"; the next due date is {dated[0].isoformat()}" if dated else ""
+    return f"no overdue items as of {day.isoformat()}: {len(open_rows)} open items{nxt}"
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -665,6 +730,16 @@ def report_cmd(
     loaded = state.loaded
     # Checked before the listing: a configured repository without a token is a usage error.
     to_github = post and wiring.forge_configured(loaded)
+    missing = wiring.forge_token_missing(loaded)
+    if to_github and built.name == "local" and missing:
+        # The config `tracker init` writes names the repository but leaves `backend:` unset:
+        # a report posted from a laptop stays in the local file, with the way to post it.
+        to_github = False
+        state.note(
+            f"the report stays in the local file, not an issue of {missing[0]}: to post it "
+            f"there, set {missing[1]} to a token with issues: write (and `backend: github` in "
+            ".tracker.yml, or --backend github, to report on GitHub's tickets)"
+        )
     forge = wiring.build_forge(loaded, "report --post") if to_github else None
     day = as_of or wiring.today(state.loaded)
     report = compute_for_config(built.backend.list_tracked(), day, state.loaded.config)
@@ -801,14 +876,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except SystemExit:
         raise
     except Exception as exc:
-        if verbose:
-            traceback.print_exc()
-        _err.print(
-            f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
-            "This is a bug in postmortem-tracker. Run again with -v for the traceback and "
-            "report it with the command you ran.",
-            highlight=False,
-            markup=True,
-        )
+        # Never str(exc) without -v: a library error may carry the request and its headers.
+        _err.print(output.internal_error(exc, verbose), markup=False, highlight=False)
         sys.exit(EXIT_INTERNAL)
     sys.exit(0)

@@ -92,6 +92,8 @@ def build_backend(loaded: LoadedConfig, override: str | None = None) -> BuiltBac
         )
     if name == "local":
         path = loaded.root / cfg.local.path
+        if path.exists():
+            notice = None  # said on the first run; daily runs stay quiet
         return BuiltBackend(LocalBackend(path), "local", notice)
     if name == "github":
         return BuiltBackend(_github(loaded), "github")
@@ -139,6 +141,17 @@ def _jira(loaded: LoadedConfig) -> Backend:
 def forge_configured(loaded: LoadedConfig) -> bool:
     """A GitHub repository is configured: a `github:` section, or GITHUB_REPOSITORY (Actions)."""
     return loaded.config.github is not None or bool(env("GITHUB_REPOSITORY"))
+
+
+def forge_token_missing(loaded: LoadedConfig) -> tuple[str, str] | None:
+    """(repository, token variable) when the report repository has no token in the
+    environment; None when the token is there."""
+    from tracker.config import GitHubConfig  # noqa: PLC0415
+
+    gh = loaded.config.github or GitHubConfig()
+    if env(gh.token_env):
+        return None
+    return (gh.repo or env("GITHUB_REPOSITORY") or "the GitHub repository", gh.token_env)
 
 
 def build_forge(loaded: LoadedConfig, purpose: str, *, files: bool = False) -> Forge:
