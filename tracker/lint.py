@@ -224,7 +224,12 @@ def lint_postmortem(
 def _apply_severity(problems: Sequence[Problem], settings: LintSettings) -> list[Problem]:
     out: list[Problem] = []
     for p in problems:
-        sev = settings.severity_of(p.code)
+        configured = settings.severity is not None and p.code in settings.severity
+        # A rule may lower its own severity to info (PM004 when sync fills the date in);
+        # a severity set in the config still wins.
+        sev = (
+            p.severity if p.severity == "info" and not configured else settings.severity_of(p.code)
+        )
         if sev == "off":
             continue
         out.append(replace(p, severity=sev) if sev != p.severity else p)  # type: ignore[arg-type]
