@@ -59,6 +59,23 @@ def changed_files(root: Path, base: str, head: str = "HEAD") -> list[str]:
     return sorted(name for name in done.stdout.split("\0") if name)
 
 
+def head_commit(root: Path) -> str | None:
+    """The commit checked out at `root` (40 hex digits), or None outside a repository."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            check=False,
+        )
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    sha = done.stdout.strip()
+    return sha if done.returncode == 0 and len(sha) == 40 else None
+
+
 def default_branch(root: Path) -> str | None:
     """The repository's default branch: the remote's HEAD (origin/HEAD), else the branch checked
     out (also before the first commit), else None (not a repository, or git is missing)."""

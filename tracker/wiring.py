@@ -114,6 +114,8 @@ def _github(loaded: LoadedConfig) -> Backend:
         token=env(gh.token_env),
         env_repo=env("GITHUB_REPOSITORY"),
         env_api_url=env("GITHUB_API_URL"),
+        source_commit=source_commit(loaded),
+        source_prefix=repo_prefix(loaded.root),
     )
 
 
@@ -132,7 +134,39 @@ def _jira(loaded: LoadedConfig) -> Backend:
         email=env(jc.email_env),
         token=env(jc.token_env),
         pat=env(jc.pat_env),
+        source_url=postmortem_link_base(loaded),
     )
+
+
+def source_commit(loaded: LoadedConfig) -> str | None:
+    """The commit the postmortems were read at: $GITHUB_SHA under Actions, else the checkout's
+    HEAD; links built on it are permalinks."""
+    from tracker.gitdiff import head_commit  # noqa: PLC0415
+
+    sha = env("GITHUB_SHA") or ""
+    if len(sha) == 40 and all(c in "0123456789abcdef" for c in sha):
+        return sha
+    return head_commit(loaded.root)
+
+
+def postmortem_link_base(loaded: LoadedConfig) -> str | None:
+    """https://github.com/OWNER/NAME/blob/SHA[/folder]: where `<path>#L<line>` of a postmortem
+    is, at the commit read; None without a GitHub repository or a commit."""
+    from tracker.config import GitHubConfig  # noqa: PLC0415
+
+    gh = loaded.config.github or GitHubConfig()
+    repo = env("GITHUB_REPOSITORY") or gh.repo
+    sha = source_commit(loaded)
+    if not repo or not sha:
+        return None
+    api = gh.api_url or env("GITHUB_API_URL") or "https://api.github.com"
+    server = env("GITHUB_SERVER_URL") or (
+        "https://github.com"
+        if api.rstrip("/") == "https://api.github.com"
+        else api.split("/api/")[0]
+    )
+    prefix = repo_prefix(loaded.root).strip("/")
+    return f"{server.rstrip('/')}/{repo}/blob/{sha}" + (f"/{prefix}" if prefix else "")
 
 
 # --- the GitHub repository itself (forge.py), whatever the backend -----------------------------
