@@ -248,3 +248,19 @@ def test_release_pin_is_a_commit_with_the_tag_in_a_comment() -> None:
     files = scaffold.planned_files("acme/infra", release.action_ref(sha, "1.2.3")[0])
     sync_wf = next(f for f in files if f.path.endswith("postmortem-sync.yml"))
     assert f"uses: {release.ACTION_REPOSITORY}@{sha}  # v1.2.3\n" in sync_wf.content
+
+
+@pytest.mark.skipif(shutil.which("zizmor") is None, reason="zizmor is not installed")
+def test_released_init_workflows_pass_zizmor(tmp_path: Path) -> None:
+    from tracker import release
+
+    ref = release.action_ref("0123456789abcdef0123456789abcdef01234567", "1.2.3")[0]
+    scaffold.write_files(tmp_path, scaffold.planned_files("acme/infra", ref), force=False)
+    done = subprocess.run(
+        ["zizmor", "--offline", "--persona=regular", "--no-progress", ".github/workflows"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
