@@ -42,3 +42,13 @@ def require_specs() -> Path:
 @pytest.fixture
 def corpus_dir() -> Path:
     return require_corpus()
+
+
+# The CLI reads the clock in one place (wiring.today). Tests never do: "today" is this day,
+# before every due date the tests write unless they pass --as-of.
+TEST_TODAY = __import__("datetime").date(2026, 3, 1)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tracker.wiring.today", lambda _loaded: TEST_TODAY)

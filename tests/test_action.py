@@ -60,8 +60,10 @@ def test_composite_action_shape() -> None:
             assert "${{" not in step["run"], f"{step.get('id')}: pass values through env:"
     text = ACTION.read_text()
     uses = [s["uses"] for s in STEPS if "uses" in s]
-    assert uses == ["actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065"]
-    assert "a26af69be951a213d495a4c3e4e4022e16d87065  # v5.6.0" in text
+    # v6: Node 24 (v5 runs on the deprecated Node 20).
+    assert uses == ["actions/setup-python@e797f83bcb11b83ae66e0230d6156d7c80228e7c"]
+    assert "e797f83bcb11b83ae66e0230d6156d7c80228e7c  # v6.0.0" in text
+    assert ACTION_DATA["name"].startswith("postmortem-tracker")  # unique on the Marketplace
     install = next(s for s in STEPS if s.get("id") == "install")
     assert install["env"]["SOURCE"] == _expr("github.action_path")
     assert install["env"]["VENV"].startswith(_expr("runner.temp"))

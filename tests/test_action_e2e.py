@@ -167,14 +167,19 @@ def test_push_syncs_sets_outputs_and_summary_and_runs_once_more_idempotently(
         # Installed from the action's own folder into a venv under runner.temp, once.
         venv = env.temp / "postmortem-tracker-venv"
         pip = (venv / "pip.log").read_text().splitlines()
-        assert pip == [f"-m pip install --quiet --disable-pip-version-check {REPO}"]
+        assert pip == [
+            "-m pip install --quiet --disable-pip-version-check --require-hashes "
+            f"--only-binary :all: -r {REPO}/requirements/action.txt",
+            "-m pip install --quiet --disable-pip-version-check --no-deps "
+            f"--no-build-isolation --no-index {REPO}",
+        ]
         assert result.steps[1].outputs == {"python": f"{venv}/bin/python"}
         titles = {i["title"] for i in env.fake.issues()}
         assert "Page on checkout error rate." in titles
         again = env.run("push.json", {"command": "sync"})
         assert again.returncode == 0, again.stderr
         assert again.outputs["created"] == "0" and len(env.fake.issues()) == 5
-        assert len((venv / "pip.log").read_text().splitlines()) == 1
+        assert len((venv / "pip.log").read_text().splitlines()) == 2  # not installed again
 
 
 def test_merged_pull_request_syncs(tmp_path: Path) -> None:

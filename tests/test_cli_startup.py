@@ -18,7 +18,7 @@ from tests.conftest import REPO
 
 HEAVY = ("pydantic", "markdown_it", "github", "jira", "rich", "yaml", "sqlite3", "requests")
 # The package modules that pull those in (config, parser, engine, backends, report ...).
-LIGHT_TRACKER = {"tracker", "tracker.cli", "tracker.discover", "tracker.errors"}
+LIGHT_TRACKER = {"tracker", "tracker.cli", "tracker.discover", "tracker.errors", "tracker.output"}
 
 
 def modules_after(code: str) -> set[str]:

@@ -117,7 +117,7 @@ def test_quickstart_on_the_examples(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
     assert code == 0 and "sync: 52 created" in err
     code, _, err = run(["sync", "examples/postmortems"], capsys, cwd=tmp_path)
-    assert code == 0 and "sync: 52 unchanged" in err
+    assert code == 0 and err == "sync: 52 items, all up to date\n"  # one line
     code, out, err = run(["status", "--as-of", "2026-11-22"], capsys, cwd=tmp_path)
     assert code == 0 and "open items" in err
     code, out, _ = run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import REPO
 from tracker.config import Config, config_from_mapping, load_config
@@ -56,3 +57,50 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
     (tmp_path / ".tracker.yml").write_text("owners: !!python/object/apply:os.system ['true']\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(cwd=tmp_path)
+
+
+def _load(tmp_path: Path, text: str) -> object:
+    (tmp_path / ".tracker.yml").write_text(text, encoding="utf-8")
+    return load_config(cwd=tmp_path).config
+
+
+def test_yaml_off_turns_a_rule_off(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, "lint:\n  severity: {PM008: off, PM004: warning}\n")
+    assert cfg.lint.severity == {"PM008": "off", "PM004": "warning"}  # type: ignore[attr-defined]
+
+
+def test_a_key_given_twice_names_both_lines(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as exc:
+        _load(tmp_path, "sync:\n  max_closes: 3\n  # again\n  max_closes: 4\n")
+    assert str(exc.value) == (
+        ".tracker.yml:4:3: not valid YAML: sync.max_closes is set twice, on lines 2 and 4: keep one"
+    )
+    with pytest.raises(ConfigError, match="backend is set twice, on lines 1 and 2"):
+        _load(tmp_path, "backend: local\nbackend: github\n")
+
+
+def test_labels_as_one_string_are_split_other_lists_say_how(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, 'github:\n  labels: "postmortem, sre"\njira:\n  labels: ops\n')
+    assert cfg.github.labels == ["postmortem", "sre"]  # type: ignore[attr-defined]
+    assert cfg.jira.labels == ["ops"]  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError) as exc:
+        _load(tmp_path, 'paths: "postmortems/*.md"\n')
+    assert "paths: a list is needed, not a string: write [postmortems/*.md]" in str(exc.value)
+
+
+def test_every_documented_key_has_a_meaning_and_an_example() -> None:
+    from tracker import config_docs
+
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split(" | ")]
+        for line in config_docs.configuration_markdown().splitlines()
+        if line.startswith("| `")
+    ]
+    assert len(rows) > 50
+    blank = [r[0] for r in rows if r[1] != "section" and not (r[3] and r[4])]
+    assert blank == [], f"keys without an example or a meaning: {blank}"
+    # Each example is YAML that sets that key to a value the key accepts.
+    for r in rows:
+        if r[1] != "section":
+            parsed = yaml.safe_load(r[3].strip("`"))
+            assert [f"`{k}`" for k in parsed] == [r[0]]

@@ -132,3 +132,31 @@ def test_team_written_after_an_owner_label() -> None:
     pm = parse_postmortem(doc, "pm.md")
     assert pm.items[0].owners == ("Payments team",)
     assert codes(doc) == ["PM002"]
+
+
+DATED = "---\ndate: 2026-05-10\n---\n## Action items\n"
+
+
+def test_missing_due_is_info_when_sync_fills_it_in() -> None:
+    doc = DATED + "- Add a disk alert at 80% on db-1. Owner: @ann Priority: P1\n"
+    pm = parse_postmortem(doc, "pm.md")
+    filled = LintSettings(default_due={"P0": 14, "P1": 28})
+    [problem] = lint_postmortem(pm, filled)
+    assert (problem.code, problem.severity) == ("PM004", "info")
+    assert "sync sets 2026-06-07 (sync.default_due)" in problem.message
+    # No rule for this priority and no `default`: sync sets nothing, so it stays an error.
+    p2 = parse_postmortem(doc.replace("P1", "P2"), "pm.md")
+    assert [(p.code, p.severity) for p in lint_postmortem(p2, filled)] == [("PM004", "error")]
+    # A postmortem without a date gets no default due date from sync either.
+    undated = parse_postmortem(doc.replace("date: 2026-05-10", "title: T"), "pm.md")
+    assert [p.severity for p in lint_postmortem(undated, filled)] == ["error"]
+
+
+def test_due_before_the_postmortem_date_is_flagged() -> None:
+    doc = DATED + "- Add a disk alert at 80% on db-1. Owner: @ann Due: 2025-05-20\n"
+    pm = parse_postmortem(doc, "pm.md")
+    [problem] = lint_postmortem(pm, SETTINGS)
+    assert (problem.code, problem.severity) == ("PM015", "warning")
+    assert "due 2025-05-20 is before the postmortem's date 2026-05-10" in problem.message
+    later = parse_postmortem(doc.replace("2025-05-20", "2026-05-20"), "pm.md")
+    assert lint_postmortem(later, SETTINGS) == []

@@ -24,6 +24,7 @@ from tracker.wiring import JIRA_URL_ENV
 
 COMMANDS = ("sync", "report", "lint", "status", "remind")
 WRITE_BACK = ("pull-request", "commit", "none")
+BACKENDS = ("local", "github", "jira")
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0", "")
 
@@ -34,6 +35,7 @@ OPTIONS: dict[str, dict[str, str]] = {
     "paths": {"sync": "PATH", "lint": "PATH"},
     "dry-run": {"sync": "--dry-run", "remind": "--dry-run"},
     "write-back": {"sync": "--write-back"},
+    "backend": {"sync": "--backend", "report": "--backend", "status": "--backend"},
     "as-of": {
         "sync": "--as-of",
         "lint": "--as-of",
@@ -69,6 +71,7 @@ class Inputs:
     paths: tuple[str, ...] = ()
     dry_run: bool = False
     write_back: str = ""
+    backend: str = ""
     as_of: str = ""
     post_report: bool = False
     changed_only: bool = True
@@ -95,6 +98,12 @@ class Inputs:
                 f"input write-back: '{write_back}' is not one of {', '.join(WRITE_BACK)} "
                 "(leave it empty for sync.write_back of .tracker.yml)"
             )
+        backend = get("backend").lower()
+        if backend and backend not in BACKENDS:
+            raise ConfigError(
+                f"input backend: '{backend}' is not one of {', '.join(BACKENDS)} "
+                "(leave it empty for `backend:` of .tracker.yml)"
+            )
         try:
             paths = tuple(shlex.split(get("paths")))
         except ValueError as exc:
@@ -105,6 +114,7 @@ class Inputs:
             paths=paths,
             dry_run=_flag(get("dry-run"), "dry-run", default=False),
             write_back=write_back,
+            backend=backend,
             as_of=get("as-of"),
             post_report=_flag(get("post-report"), "post-report", default=False),
             changed_only=_flag(get("changed-only"), "changed-only", default=True),
@@ -218,6 +228,11 @@ def _argv(inputs: Inputs, command: str, base: str | None, notices: list[str]) ->
         argv.append("--dry-run")
     if inputs.remind and command not in ("sync", "remind"):
         unused("remind", " (use it with command: sync, or run command: remind)")
+    if inputs.backend:
+        if command in ("sync", "report", "status"):
+            argv += ["--backend", inputs.backend]
+        else:
+            unused("backend", " (it reads the files, not the tickets)")
     if command == "report" and inputs.post_report:
         if inputs.dry_run:
             notices.append("dry-run: the report is not posted")

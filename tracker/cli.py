@@ -14,7 +14,7 @@ import click
 # Start-up: `tracker --help` and `--version` must stay fast, so this module imports only click and
 # light modules (no pydantic, parser, backends, rich); each command imports what it uses in its
 # body. tests/test_cli_startup.py keeps it so.
-from tracker import __version__
+from tracker import __version__, output
 from tracker.discover import discover
 from tracker.errors import (
     EXIT_FAILED,
@@ -95,15 +95,17 @@ class _Command(click.Command):
             _json.wanted = ctx.params.get("fmt") == "json"
 
 
-class _Group(click.Group):
-    command_class = _Command
-
-
 class _State:
-    def __init__(self, config_path: str | None, verbose: bool) -> None:
+    def __init__(self, config_path: str | None, verbose: bool, quiet: bool = False) -> None:
         self.config_path = config_path
         self.verbose = verbose
+        self.quiet = quiet
         self._loaded: LoadedConfig | None = None
+
+    def note(self, text: str) -> None:
+        """A yellow note on stderr, unless -q."""
+        if not self.quiet:
+            _err.print(f"[yellow]note:[/] {escape(text)}")
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -123,20 +125,55 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(f"'{value}' is not a date: use YYYY-MM-DD") from None
 
 
+_CONFIG_HELP = "Config file (default: .tracker.yml in the current folder, else built-in defaults)."
+_VERBOSE_HELP = "Say more: unchanged items, request counts, tracebacks of internal errors."
+_QUIET_HELP = "Print only warnings and errors."
+
+
+def _set_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """--config, -q and -v given after the subcommand: set them as if given before it."""
+    state = ctx.find_object(_State)
+    if state is None or value in (None, False):
+        return
+    if param.name == "config_path":
+        state.config_path = value
+    elif param.name in ("verbose", "quiet"):
+        setattr(state, param.name, True)
+
+
+class _Group(click.Group):
+    """Every subcommand also accepts the global --config, -q and -v (`tracker lint --config F`),
+    and records whether it was asked for --format json (see _JsonPromise)."""
+
+    command_class = _Command
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not isinstance(cmd, click.Group):
+            common = [
+                click.Option(["--config", "config_path"], metavar="FILE", help=_CONFIG_HELP),
+                click.Option(["-v", "--verbose"], is_flag=True, help=_VERBOSE_HELP),
+                click.Option(["-q", "--quiet"], is_flag=True, help=_QUIET_HELP),
+            ]
+            taken = {o for p in cmd.params for o in getattr(p, "opts", ())}
+            for opt in common:
+                if not taken & set(opt.opts):
+                    opt.expose_value = False
+                    opt.callback = _set_global
+                    opt.is_eager = True  # set before the command's own callbacks run
+                    cmd.params.append(opt)
+        super().add_command(cmd, name)
+
+
 @click.group(
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.option(
-    "--config",
-    "config_path",
-    metavar="FILE",
-    help="Config file (default: .tracker.yml in the current folder, else built-in defaults).",
-)
-@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors.")
+@click.option("--config", "config_path", metavar="FILE", help=_CONFIG_HELP)
+@click.option("-v", "--verbose", is_flag=True, help=_VERBOSE_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=_QUIET_HELP)
 @click.version_option(__version__, prog_name="tracker")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, config_path: str | None, verbose: bool, quiet: bool) -> None:
     """Keep postmortem action items from rotting.
 
     \b
@@ -149,7 +186,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     Exit codes: 0 ok, 1 lint errors or failed items, 2 usage or config error,
     3 internal error, 130 interrupted.
     """
-    ctx.obj = _State(config_path, verbose)
+    ctx.obj = _State(config_path, verbose, quiet)
 
 
 def _parse_all(
@@ -278,6 +315,7 @@ def lint_settings(loaded: LoadedConfig) -> LintSettings:
         severity=dict(cfg.lint.severity),
         skip_done=cfg.lint.skip_done,
         owners_map=dict(cfg.owners) if cfg.owners else None,
+        default_due=dict(cfg.sync.default_due) or None,
     )
 
 
@@ -292,7 +330,10 @@ def lint_settings(loaded: LoadedConfig) -> LintSettings:
     "(default when GITHUB_ACTIONS=true).",
 )
 @click.option(
-    "--as-of", callback=_date, metavar="YYYY-MM-DD", help="Day to judge due dates by (PM006)."
+    "--as-of",
+    callback=_date,
+    metavar="YYYY-MM-DD",
+    help="Day to judge due dates by (PM006); default today in the config's time zone.",
 )
 @click.option(
     "--changed-since",
@@ -319,14 +360,20 @@ def lint_cmd(
       PM005 warning  vague/ambiguous date    PM012 warning  repeated item
       PM006 warning  due date passed         PM013 error    duplicate postmortem id
       PM007 warning  more than lint.max_items open items
+      PM014 warning  looks like follow-up work but gave no item (see parse --explain)
+      PM015 warning  due date before the postmortem's date
+
+    PM004 is info, not an error, for items sync.default_due gives a date.
 
     Exits 1 when any error-level problem is found.
     """
+    from tracker import wiring
     from tracker.gha import annotation, append_step_summary, cap_annotations, in_actions
     from tracker.gitdiff import changed_files
     from tracker.lint import lint_repository, rank
 
     fmt = fmt or ("github" if in_actions() else "text")
+    as_of = as_of or wiring.today(state.loaded)
     changed = None if changed_since is None else changed_files(state.loaded.root, changed_since)
     pms = _parse_all(state, paths)
     if changed is not None:
@@ -419,7 +466,7 @@ def _backend(state: _State, name: str | None) -> BuiltBackend:
 
     built = wiring.build_backend(state.loaded, name)
     if built.notice:
-        _err.print(f"[yellow]note:[/] {escape(built.notice)}")
+        state.note(built.notice)
     return built
 
 
@@ -432,11 +479,16 @@ def _files(state: _State, paths: Sequence[str]) -> list[tuple[Path, str]]:
     return files
 
 
-def _progress_printer(total_hint: str) -> Callable[[int, int, ItemResult], None]:
-    """Plain progress lines for logs (CI): every 10% and the last item."""
+_PROGRESS_FROM = 100  # writes: below this a run is quick, and each change gets its own line
+
+
+def _progress_printer(total_hint: str, verbose: bool) -> Callable[[int, int, ItemResult], None]:
+    """Plain progress lines for logs (CI): every 10% and the last item, for long runs."""
     last = [-1]
 
     def show(done: int, total: int, result: ItemResult) -> None:
+        if total < _PROGRESS_FROM and not verbose:
+            return
         step = max(1, total // 10)
         if done == total or done // step != last[0]:
             last[0] = done // step
@@ -534,14 +586,14 @@ def sync_cmd(
     elif dry_run or write_back == "none":
         mode = "none"
     progress = None
-    if not dry_run and fmt == "text":
-        progress = _progress_printer("applying")
+    if not dry_run and fmt == "text" and not state.quiet:
+        progress = _progress_printer("applying", state.verbose)
     day = as_of or wiring.today(loaded)
     try:
         outcome = run_sync(
             files,
             built.backend,
-            wiring.sync_policy(loaded),
+            wiring.sync_policy(loaded, built.name),
             as_of=day,
             dry_run=dry_run,
             write_back=mode,
@@ -565,9 +617,10 @@ def sync_cmd(
             data["write_back"] = sent
         _echo_json(json.dumps(data, ensure_ascii=False))
     else:
-        _print_outcome(outcome, dry_run)
-    for notice in [*getattr(built.backend, "notices", ()), *outcome.notices]:
-        _err.print(f"[yellow]note:[/] {escape(str(notice))}")
+        _print_outcome(outcome, dry_run, state)
+    notices = [*getattr(built.backend, "notices", ()), *outcome.notices]
+    for notice in output.group_notes(str(n) for n in notices):
+        state.note(notice)
     _sync_to_actions(outcome, dry_run)
     if sent is not None:
         _links_to_actions(sent)
@@ -659,27 +712,21 @@ def _sync_to_actions(outcome: SyncOutcome, dry_run: bool) -> None:
     append_step_summary("\n".join(lines))
 
 
-def _print_outcome(outcome: SyncOutcome, dry_run: bool) -> None:
-    from rich.console import Console
-
-    out = Console(highlight=False, soft_wrap=True)
-    words = _VERB if dry_run else _DONE
-    for r in outcome.items:
-        word = words.get(r.action)
-        if word is None:
-            continue
-        ref = r.ticket.ref if r.ticket else "-"
-        line = f"{word:>12}  {ref:<10} {r.key}  {r.reason}"
-        if r.error:
-            line += f"  error: {r.error}"
-        out.print(line, markup=False)
-    counts = outcome.counts()
-    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-    head = "plan" if dry_run else "sync"
-    req = f"; {outcome.requests} requests" if outcome.requests is not None else ""
-    _err.print(f"{head}: {summary or 'nothing to do'}{req}", markup=False)
-    for path in outcome.files_written:
-        _err.print(f"links written to {path}", markup=False)
+def _print_outcome(outcome: SyncOutcome, dry_run: bool, state: _State) -> None:
+    text = output.sync_text(
+        outcome.items,
+        outcome.counts(),
+        dry_run=dry_run,
+        requests=outcome.requests,
+        verbose=state.verbose,
+    )
+    if not state.quiet:
+        for line in text.changes:
+            click.echo(line)
+        for line in text.summary:
+            _err.print(line, markup=False)
+        for path in outcome.files_written:
+            _err.print(f"links written to {path}", markup=False)
     for problem in outcome.write_back_errors:
         _err.print(f"[red]write-back:[/] {escape(problem)}")
 
@@ -720,8 +767,9 @@ def status_cmd(
     built = _backend(state, backend_name)
     day = as_of or wiring.today(state.loaded)
     snap = _snapshot(state, built)
+    tickets = snap.tickets
     rows = status_rows(
-        snap.tickets,
+        tickets,
         day,
         owner=owner,
         overdue_only=overdue,
@@ -733,15 +781,21 @@ def status_cmd(
     if fmt == "json":
         _echo_json(json.dumps({"as_of": day.isoformat(), "items": [r.to_json() for r in rows]}))
         return
+    if not rows and (owner or postmortem or overdue):
+        _err.print(_why_empty(tickets, day, owner, postmortem, overdue), markup=False)
+        return
     live = [r for r in rows if not r.orphaned]
     orphans = [r for r in rows if r.orphaned]
     _status_table(live)
     if orphans:  # their own group: not open work of a live postmortem
-        Console(highlight=False).print("\nOrphaned (the postmortem was removed from git):")
+        Console(highlight=False, width=output.WIDTH).print(
+            "\nOrphaned (the postmortem was removed from git):"
+        )
         _status_table(orphans)
     late = sum(1 for r in live if r.overdue)
     tail = f", {len(orphans)} orphaned" if orphans else ""
-    _err.print(f"{len(live)} open items, {late} overdue{tail} (as of {day.isoformat()})")
+    if not state.quiet:
+        _err.print(f"{len(live)} open items, {late} overdue{tail} (as of {day.isoformat()})")
 
 
 def _snapshot(state: _State, built: BuiltBackend) -> Snapshot:
@@ -757,9 +811,12 @@ def _status_table(rows: Sequence[StatusRow]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for col in ("Ticket", "Title", "Owner", "Due", "Age"):
-        table.add_column(col, overflow="fold")
+    table = Table(box=None, pad_edge=False, show_edge=False, width=output.WIDTH)
+    table.add_column("Ticket", no_wrap=True)
+    table.add_column("Title", overflow="fold", ratio=1)
+    table.add_column("Owner", no_wrap=True, overflow="ellipsis", max_width=16)
+    table.add_column("Due", no_wrap=True)
+    table.add_column("Age", no_wrap=True, justify="right")
     for r in rows:
         due = r.due.isoformat() if r.due else "-"
         style = "red" if r.overdue else None
@@ -771,7 +828,25 @@ def _status_table(rows: Sequence[StatusRow]) -> None:
             f"{r.age_days}d" if r.age_days is not None else "-",
             style=style,
         )
-    Console(highlight=False).print(table)
+    Console(highlight=False, width=output.WIDTH).print(table)
+
+
+def _why_empty(
+    tickets: Sequence[Any], day: dt.date, owner: str | None, pm: str | None, overdue: bool
+) -> str:
+    """Why `status` with filters lists nothing, and which values would list something."""
+    from tracker.status import status_rows
+
+    open_rows = status_rows(tickets, day)
+    if owner:
+        owners = {o.strip() for r in open_rows for o in (r.owner or "").split(",") if o.strip()}
+        return output.missing_filter("owner", owner, sorted(owners))
+    if pm:
+        ids = {r.postmortem for r in open_rows if r.postmortem}
+        return output.missing_filter("postmortem", pm, sorted(ids))
+    dated = sorted(r.due for r in open_rows if r.due)
+    nxt = f"; the next due date is {dated[0].isoformat()}" if dated else ""
+    return f"no overdue items as of {day.isoformat()}: {len(open_rows)} open items{nxt}"
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -859,6 +934,16 @@ def report_cmd(
     loaded = state.loaded
     # Checked before the listing: a configured repository without a token is a usage error.
     to_github = post and wiring.forge_configured(loaded)
+    missing = wiring.forge_token_missing(loaded)
+    if to_github and built.name == "local" and missing:
+        # The config `tracker init` writes names the repository but leaves `backend:` unset:
+        # a report posted from a laptop stays in the local file, with the way to post it.
+        to_github = False
+        state.note(
+            f"the report stays in the local file, not an issue of {missing[0]}: to post it "
+            f"there, set {missing[1]} to a token with issues: write (and `backend: github` in "
+            ".tracker.yml, or --backend github, to report on GitHub's tickets)"
+        )
     forge = wiring.build_forge(loaded, "report --post") if to_github else None
     day = as_of or wiring.today(state.loaded)
     cfg = loaded.config
@@ -1166,9 +1251,15 @@ def _print_remind(
     "--action-ref",
     default=None,
     metavar="REF",
-    help="The action the workflows use (default: postmortem-tracker/postmortem-tracker@v1).",
+    help="The action the workflows use (default: this version's release, pinned by commit).",
 )
-def init_cmd(repo: str | None, force: bool, action_ref: str | None) -> None:
+@click.option(
+    "--branch",
+    default=None,
+    metavar="NAME",
+    help="The branch sync runs on (default: the remote's HEAD, else the current branch).",
+)
+def init_cmd(repo: str | None, force: bool, action_ref: str | None, branch: str | None) -> None:
     """Set up this repository: .tracker.yml, a postmortem template and three workflows.
 
     \b
@@ -1178,18 +1269,29 @@ def init_cmd(repo: str | None, force: bool, action_ref: str | None) -> None:
       .github/workflows/postmortem-sync.yml     sync on merge and daily
       .github/workflows/postmortem-report.yml   weekly report issue
       .github/workflows/postmortem-lint.yml     lint the postmortems a pull request changes
+      .github/dependabot.yml                    keeps the pinned actions current
+    and adds .tracker/ (the local ticket database) to .gitignore.
 
     Safe to run again: files that exist are kept unless --force.
     """
-    from tracker import scaffold
+    from tracker import release, scaffold
+    from tracker.gitdiff import default_branch
 
     root = Path.cwd()
-    files = scaffold.planned_files(
-        repo or scaffold.repo_from_git(root), action_ref or scaffold.DEFAULT_ACTION_REF
-    )
-    for path, what in scaffold.write_files(root, files, force):
-        short = what in ("created", "unchanged", "overwritten")
+    ref, pinned = (action_ref, True) if action_ref else release.action_ref()
+    branch = branch or default_branch(root) or scaffold.DEFAULT_BRANCH
+    files = scaffold.planned_files(repo or scaffold.repo_from_git(root), ref, branch)
+    done = [*scaffold.write_files(root, files, force), scaffold.ensure_gitignore(root)]
+    for path, what in done:
+        short = what in ("created", "unchanged", "overwritten", "updated")
         _err.print(f"{what:>11}  {escape(path)}" if short else f"{escape(path)}: {what}")
+    _err.print(f"sync runs on pushes to {escape(branch)} (--branch to change)")
+    if not pinned:
+        _err.print(
+            f"[yellow]note:[/] this is a development version: the workflows use {escape(ref)}, "
+            "a tag; pin it to that tag's commit (`tracker init --force --action-ref "
+            "OWNER/NAME@SHA`); Dependabot (.github/dependabot.yml) keeps pins current"
+        )
     _err.print("next: write a postmortem from postmortems/TEMPLATE.md, then `tracker lint`")
 
 
@@ -1243,19 +1345,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except SystemExit:
         raise
     except Exception as exc:
-        if verbose:
-            import traceback
-
-            traceback.print_exc()
-        _err.print(
-            f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
-            "This is a bug in postmortem-tracker. Run again with -v for the traceback and "
-            "report it with the command you ran.",
-            highlight=False,
-            markup=True,
-        )
-        _json.keep(
-            {"error": f"internal error: {type(exc).__name__}: {exc}", "exit_code": EXIT_INTERNAL}
-        )
+        # Never str(exc) without -v: a library error may carry the request and its headers.
+        _err.print(output.internal_error(exc, verbose), markup=False, highlight=False)
+        _json.keep({"error": f"internal error: {type(exc).__name__}", "exit_code": EXIT_INTERNAL})
         sys.exit(EXIT_INTERNAL)
     sys.exit(0)

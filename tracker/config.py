@@ -53,6 +53,13 @@ DEFAULT_PLACEHOLDER_OWNERS = (
 )
 
 
+def _split_commas(value: Any) -> Any:
+    """`labels: "a, b"` (a string where a list belongs) means the labels a and b."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -64,11 +71,13 @@ class SectionsConfig(_Model):
         default_factory=list,
         description="Extra regular expressions for action-item section names (added to the "
         "built-in list: Action items, Follow-ups, Corrective actions, Remediation, ...).",
+        examples=[["^Remediation tasks$", "^Hardening$"]],
     )
     exclude: list[str] = Field(
         default_factory=list,
         description="Extra regular expressions for sections that never hold action items "
         "(added to Timeline, Lessons learned, What went well, ...).",
+        examples=[["^Appendix"]],
     )
     replace_defaults: bool = Field(
         False, description="Use only `patterns` and `exclude`, not the built-in lists."
@@ -102,11 +111,20 @@ class LintConfig(_Model):
     )
     severity: dict[str, Severity] = Field(
         default_factory=dict,
-        description="Override a rule's severity by code, e.g. {PM004: warning, PM008: off}.",
+        description="Override a rule's severity by code; `off` turns a rule off.",
+        examples=[{"PM004": "warning", "PM008": "off"}],
     )
     skip_done: bool = Field(
         True, description="Do not ask done or dropped items for an owner or a due date."
     )
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare `off` (and `no`, `false`) as False: it means the rule is off.
+        if isinstance(value, dict):
+            return {k: "off" if v is False else v for k, v in value.items()}
+        return value
 
     @field_validator("severity")
     @classmethod
@@ -149,15 +167,24 @@ class SyncConfig(_Model):
         description="Items already done when first seen: create them closed (keeps completion "
         "history) or skip them.",
     )
-    max_writes: int = Field(
-        300, ge=1, description="Write budget per run for every backend; the rest is deferred."
+    max_writes: int | None = Field(
+        None,
+        ge=1,
+        description="Write budget per run; the rest is deferred to the next run. Unset: the "
+        "backend's own (local: none; github: 300, within GitHub's content limits of about "
+        "80 writes a minute and 500 an hour; jira: 1000).",
+        examples=[300],
     )
     default_due: dict[str, int] = Field(
         default_factory=dict,
         description="Days after the postmortem date by priority when an item has no due date, "
-        "e.g. {P0: 14, P1: 28, default: 56}. Off when empty.",
+        "and `default` for the rest. Off when empty. Lint then accepts an item without a due "
+        "date (PM004).",
+        examples=[{"P0": 14, "P1": 28, "default": 56}],
     )
-    since: dt.date | None = Field(None, description="Skip postmortems dated before this day.")
+    since: dt.date | None = Field(
+        None, description="Skip postmortems dated before this day.", examples=["2026-01-01"]
+    )
     due_policy: DuePolicyConfig | None = Field(
         None,
         description="Due dates by severity and priority (calendar or business days) for items "
@@ -182,6 +209,8 @@ class LocalConfig(_Model):
 
 
 class RetryConfig(_Model):
+    """Waiting for rate limits."""
+
     max_wait_s: float = Field(
         120.0, ge=0, description="Longest single wait for a rate limit; past it work is deferred."
     )
@@ -190,48 +219,125 @@ class RetryConfig(_Model):
 class GitHubConfig(_Model):
     """GitHub Issues backend, write-back pull requests and report posting."""
 
-    repo: str | None = Field(None, description="owner/name; default $GITHUB_REPOSITORY.")
+    repo: str | None = Field(
+        None,
+        description="owner/name of the repository with the issues; default $GITHUB_REPOSITORY.",
+        examples=["acme/infra"],
+    )
     api_url: str | None = Field(
-        None, description="Default $GITHUB_API_URL, else https://api.github.com."
+        None,
+        description="REST API root, for GitHub Enterprise Server. Default $GITHUB_API_URL, "
+        "else https://api.github.com.",
+        examples=["https://github.acme.com/api/v3"],
     )
     token_env: str = Field("GITHUB_TOKEN", description="Environment variable with the token.")
-    labels: list[str] = Field(default_factory=lambda: ["postmortem"])
-    label_templates: list[str] = Field(
-        default_factory=list, description="e.g. ['sev:{severity}', 'priority:{priority}']"
+    labels: list[str] = Field(
+        default_factory=lambda: ["postmortem"],
+        description="Labels every ticket gets (created when missing). A string is split at commas.",
+        examples=[["postmortem", "reliability"]],
     )
-    due_milestones: bool = False
-    write_spacing_s: float = Field(1.0, ge=0)
-    http_timeout_s: float = Field(30.0, gt=0)
+    label_templates: list[str] = Field(
+        default_factory=list,
+        description="Labels built from the item and its postmortem: {priority}, {severity}, "
+        "{type}; a template whose field is empty adds no label.",
+        examples=[["sev:{severity}", "priority:{priority}"]],
+    )
+    due_milestones: bool = Field(
+        False, description="Also put each issue in a milestone named after its due date."
+    )
+    write_spacing_s: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds between two writes (GitHub asks for about one a second to stay "
+        "under its secondary rate limits).",
+    )
+    http_timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for one answer.")
     retry: RetryConfig = Field(default_factory=RetryConfig)
+
+    @field_validator("labels", "label_templates", mode="before")
+    @classmethod
+    def _split_labels(cls, value: Any) -> Any:
+        return _split_commas(value)
 
 
 class JiraConfig(_Model):
     """Jira Cloud or Data Center backend."""
 
-    url: str | None = None
-    deployment: Literal["cloud", "datacenter"] | None = None
-    email_env: str = "JIRA_EMAIL"
-    token_env: str = "JIRA_API_TOKEN"
-    pat_env: str = "JIRA_PAT"
-    project: str | None = None
-    issue_type: str = "Task"
-    labels: list[str] = Field(default_factory=lambda: ["postmortem"])
-    priority_map: dict[str, str] = Field(default_factory=dict)
-    transitions: dict[str, str] = Field(default_factory=dict)
-    fields: dict[str, Any] = Field(default_factory=dict)
-    wont_do_resolutions: list[str] = Field(
-        default_factory=lambda: ["Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce"]
+    url: str | None = Field(
+        None,
+        description="The site, e.g. https://acme.atlassian.net; with a scoped API token (Cloud) "
+        "the gateway https://api.atlassian.com/ex/jira/{cloudId} (then set `site_url`). "
+        "Overridden by $TRACKER_JIRA_URL (the action's jira-url input).",
+        examples=["https://acme.atlassian.net"],
     )
-    http_timeout_s: float = Field(30.0, gt=0)
+    site_url: str | None = Field(
+        None,
+        description="The site people open, for links in tickets and reports, when `url` is "
+        "the API gateway. Default: `url`.",
+        examples=["https://acme.atlassian.net"],
+    )
+    deployment: Literal["cloud", "datacenter"] | None = Field(
+        None,
+        description="Jira Cloud (email + API token) or Data Center (personal access token). "
+        "Unset: asked once from serverInfo.",
+        examples=["cloud"],
+    )
+    email_env: str = Field("JIRA_EMAIL", description="Cloud: variable with the account's email.")
+    token_env: str = Field(
+        "JIRA_API_TOKEN", description="Cloud: variable with the account's API token."
+    )
+    pat_env: str = Field(
+        "JIRA_PAT", description="Data Center: variable with a personal access token."
+    )
+    project: str | None = Field(
+        None, description="Key of the project tickets go to.", examples=["OPS"]
+    )
+    issue_type: str = Field("Task", description="Issue type of the tickets.")
+    labels: list[str] = Field(
+        default_factory=lambda: ["postmortem"],
+        description="Labels every ticket gets. A string is split at commas.",
+        examples=[["postmortem", "reliability"]],
+    )
+    priority_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Priority as written in postmortems -> Jira priority name. Default: "
+        "P0 Highest, P1 High, P2 Medium, P3 Low.",
+        examples=[{"P0": "Highest", "P1": "High", "P2": "Medium", "P3": "Low"}],
+    )
+    transitions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Transition names for done, dropped and reopen, where the workflow's "
+        "names differ from the defaults.",
+        examples=[{"done": "Done", "dropped": "Won't Do", "reopen": "To Do"}],
+    )
+    fields: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra fields set on every create (field id -> value), e.g. a component.",
+        examples=[{"components": [{"name": "Reliability"}]}],
+    )
+    wont_do_resolutions: list[str] = Field(
+        default_factory=lambda: ["Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce"],
+        description="Resolutions that count as dropped, not done.",
+    )
+    http_timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for one answer.")
     retry: RetryConfig = Field(default_factory=RetryConfig)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _split_labels(cls, value: Any) -> Any:
+        return _split_commas(value)
 
 
 class ReportConfig(_Model):
     """The weekly report."""
 
-    stale_after_days: int = Field(14, ge=1)
-    due_soon_days: int = Field(7, ge=0)
-    trend_weeks: int = Field(12, ge=1, le=104)
+    stale_after_days: int = Field(
+        14, ge=1, description="An open item not updated for this many days is stale."
+    )
+    due_soon_days: int = Field(
+        7, ge=0, description="An open item due within this many days is due soon."
+    )
+    trend_weeks: int = Field(12, ge=1, le=104, description="Weeks shown in the trend chart.")
     close_previous: bool = Field(
         False, description="When posting a week's report issue, close those of earlier weeks."
     )
@@ -240,6 +346,7 @@ class ReportConfig(_Model):
         default_factory=dict,
         description="Owner -> team, for the per-team table (an owner that is a team, such as "
         "'SRE team', counts as its own team).",
+        examples=[{"amara": "Payments", "sven": "Platform"}],
     )
     git_history: bool = Field(
         True,
@@ -255,6 +362,7 @@ class ReportConfig(_Model):
         lt=100,
         description="SLO target in percent (99.9) for postmortems whose front matter names "
         "none; the error budget burned is measured against it.",
+        examples=[99.9],
     )
     slo_window_days: float = Field(30, gt=0, description="The SLO's window, in days.")
     repeat_window_days: int = Field(
@@ -266,6 +374,7 @@ class ReportConfig(_Model):
         None,
         description="YAML list of incidents ({id, severity, date}; relative to the config "
         "file): the postmortem coverage counts those without a postmortem.",
+        examples=["incidents.yml"],
     )
     coverage_min_severity: str = Field(
         "SEV2", description="Incidents this severe or worse need a postmortem (coverage)."
@@ -276,7 +385,10 @@ class Config(_Model):
     """The whole `.tracker.yml`."""
 
     backend: Literal["local", "github", "jira"] | None = Field(
-        None, description="Where tickets live. Unset: the local SQLite file, with a notice."
+        None,
+        description="Where tickets live. Unset: the local SQLite file, with a notice (an "
+        "error under GitHub Actions unless the action's `backend` input says).",
+        examples=["github"],
     )
     timezone: str = Field("UTC", description="IANA zone for dates and ISO weeks.")
     paths: list[str] = Field(
@@ -289,6 +401,7 @@ class Config(_Model):
     owners: dict[str, str] = Field(
         default_factory=dict,
         description="Owner as written in postmortems -> GitHub login, Jira accountId or username.",
+        examples=[{"@dana": "dana-acme", "Ravi": "5b10ac8d82e05b22cc7d4ef5"}],
     )
     sections: SectionsConfig = Field(default_factory=SectionsConfig)
     lint: LintConfig = Field(default_factory=LintConfig)
@@ -408,6 +521,8 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
         else:
             msg = err["msg"].removeprefix("Value error, ")
             got = err.get("input")
+            if err["type"] == "list_type" and isinstance(got, str):
+                msg = f"a list is needed, not a string: write [{got}] or one `- item` a line"
             shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
             lines.append(f"  {where}: {msg}{shown}")
     return "\n".join(lines)
@@ -491,12 +606,32 @@ def _setting_names(root: yaml.Node) -> dict[int, str]:
             continue  # an alias: named where it was defined
         out[id(node)] = name
         if isinstance(node, yaml.MappingNode):
+            _no_duplicate_keys(node, name)
             for k, v in node.value:
                 key = str(k.value) if isinstance(k, yaml.ScalarNode) else "?"
                 todo.append((v, f"{name}.{key}" if name else key))
         elif isinstance(node, yaml.SequenceNode):
             todo += [(v, f"{name}[{i}]") for i, v in enumerate(node.value)]
     return out
+
+
+def _no_duplicate_keys(node: yaml.MappingNode, name: str) -> None:
+    """A key given twice: YAML would keep the last silently; name both lines instead."""
+    seen: dict[str, yaml.Node] = {}
+    for k, _ in node.value:
+        if not isinstance(k, yaml.ScalarNode) or k.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = str(k.value)
+        first = seen.setdefault(key, k)
+        if first is not k:
+            full = f"{name}.{key}" if name else key
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"{full} is set twice, on lines {first.start_mark.line + 1} and "
+                f"{k.start_mark.line + 1}: keep one",
+                k.start_mark,
+            )
 
 
 def load_yaml(text: str) -> Any:

@@ -34,6 +34,7 @@ RULES: dict[str, Rule] = {
         Rule("PM012", "warning", "item repeats another item of the same postmortem"),
         Rule("PM013", "error", "two postmortems share one id"),
         Rule("PM014", "warning", "looks like follow-up work but yielded no item"),
+        Rule("PM015", "warning", "due date is before the postmortem's date"),
         Rule("PM020", "warning", "file is not valid UTF-8"),
         Rule("PM021", "error", "file is too large to parse"),
         Rule("PM022", "error", "document nests too deeply to parse"),
@@ -60,6 +61,7 @@ class LintSettings:
     severity: Mapping[str, str] | None = None
     skip_done: bool = True
     owners_map: Mapping[str, str] | None = None
+    default_due: Mapping[str, int] | None = None  # sync.default_due: sync fills missing dates
 
     def severity_of(self, code: str) -> str:
         if self.severity and code in self.severity:
@@ -115,7 +117,17 @@ def _item_problems(
                     "mention helpers in the text",
                     line,
                 )
-        if item.due is None and item.due_text is None:
+        filled = _default_due(item, pm, settings)
+        if item.due is None and item.due_text is None and filled is not None:
+            # Not an error: sync sets this date, so the item will be tracked with one.
+            yield Problem(
+                "PM004",
+                "info",
+                f"'{_short(item.title)}' has no due date: sync sets {filled.isoformat()} "
+                "(sync.default_due); write a date to choose another",
+                line,
+            )
+        elif item.due is None and item.due_text is None:
             yield Problem(
                 "PM004",
                 "error",
@@ -127,6 +139,14 @@ def _item_problems(
                 "PM005",
                 "warning",
                 f"due '{item.due_text}' is not a date: write it as YYYY-MM-DD",
+                line,
+            )
+        if item.due is not None and pm.date is not None and item.due < pm.date:
+            yield Problem(
+                "PM015",
+                "warning",
+                f"due {item.due.isoformat()} is before the postmortem's date "
+                f"{pm.date.isoformat()}: a typo in the year or the month?",
                 line,
             )
         if item.due is not None and as_of is not None and item.due < as_of:
@@ -156,6 +176,15 @@ def _item_problems(
                     f"'{o}: <login or account id>' under owners:",
                     line,
                 )
+
+
+def _default_due(item: ActionItem, pm: Postmortem, settings: LintSettings) -> dt.date | None:
+    """The due date sync gives an item without one (None: it stays without)."""
+    if not settings.default_due:
+        return None
+    from tracker.drafts import SyncPolicy, effective_due  # noqa: PLC0415 - lint stays light
+
+    return effective_due(item, pm, SyncPolicy(default_due=settings.default_due))
 
 
 def _short(title: str, limit: int = 60) -> str:
@@ -196,7 +225,12 @@ def lint_postmortem(
 def _apply_severity(problems: Sequence[Problem], settings: LintSettings) -> list[Problem]:
     out: list[Problem] = []
     for p in problems:
-        sev = settings.severity_of(p.code)
+        configured = settings.severity is not None and p.code in settings.severity
+        # A rule may lower its own severity to info (PM004 when sync fills the date in);
+        # a severity set in the config still wins.
+        sev = (
+            p.severity if p.severity == "info" and not configured else settings.severity_of(p.code)
+        )
         if sev == "off":
             continue
         out.append(replace(p, severity=sev) if sev != p.severity else p)  # type: ignore[arg-type]

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tracker.config import Config, GitHubConfig, JiraConfig
+from tracker import config_docs, release
 
-# Third-party actions are pinned to full commit SHAs (a moved tag cannot change what runs).
-CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2"
-DEFAULT_ACTION_REF = "postmortem-tracker/postmortem-tracker@v1"
+# Third-party actions are pinned to full commit SHAs (a moved tag cannot change what runs);
+# Dependabot (the dependabot.yml below) updates the SHA and its version comment together.
+CHECKOUT = "actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8  # v5.0.0"
+DEFAULT_ACTION_REF = release.action_ref()[0]
 CONCURRENCY = "postmortem-tracker"
+DEFAULT_BRANCH = "main"  # when git cannot tell (not a repository yet)
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,11 @@ def config_text(repo: str | None) -> str:
         f"  repo: {repo}\n" if repo else "  # repo: owner/name   (default: $GITHUB_REPOSITORY)\n"
     )
     return f"""# postmortem-tracker configuration; every key: docs/configuration.md.
-backend: github
+#
+# No `backend:` here, on purpose: `tracker sync` in a shell keeps tickets in the local file
+# .tracker/local.db (no credentials needed, no file changed), and the workflows in
+# .github/workflows pass `backend: github`. Set `backend: github` here to sync real issues
+# from a shell too (with GITHUB_TOKEN set).
 timezone: UTC
 
 paths:
@@ -43,8 +48,9 @@ github:
   label_templates: ["priority:{{priority}}"]
 
 sync:
-  write_back: pull-request
-  max_writes: 300
+  # `none`: a sync in a shell writes no ticket links into the files (they would point at the
+  # local file); the sync workflow passes `write-back: pull-request`.
+  write_back: none
   # An item without a due date gets one, counted from the postmortem date.
   default_due:
     P0: 14
@@ -54,6 +60,17 @@ sync:
 report:
   stale_after_days: 14
   due_soon_days: 7
+"""
+
+
+DEPENDABOT = """# Keeps the commit-pinned actions of .github/workflows current: Dependabot opens a
+# pull request that moves each SHA and its `# vX.Y.Z` comment together.
+version: 2
+updates:
+  - package-ecosystem: github-actions
+    directory: /
+    schedule:
+      interval: weekly
 """
 
 
@@ -106,21 +123,26 @@ One owner and a due date for every item; a few items that prevent a repeat beat 
 """
 
 
-def _workflow_sync(action: str) -> str:
+_DRY_RUN_INPUT = """  workflow_dispatch:
+    inputs:
+      dry-run:
+        description: Print what would change; write nothing
+        type: boolean
+        default: false
+"""
+
+
+def _workflow_sync(action: str, branch: str) -> str:
     return f"""name: Postmortem action items (sync)
 
 on:
   push:
-    branches: [main]
+    branches: [{branch}]
     paths: ["postmortems/**", ".tracker.yml"]
   schedule:
     - cron: "17 6 * * *"  # daily: finish work deferred by the write budget
-  workflow_dispatch:
-
-permissions:
-  contents: write       # the write-back branch
-  issues: write         # tickets
-  pull-requests: write  # the write-back pull request
+{_DRY_RUN_INPUT}
+permissions: {{}}  # each job names what it needs
 
 concurrency:
   group: {CONCURRENCY}
@@ -129,6 +151,11 @@ concurrency:
 jobs:
   sync:
     runs-on: ubuntu-latest
+    timeout-minutes: 30
+    permissions:
+      contents: write       # the write-back branch
+      issues: write         # tickets
+      pull-requests: write  # the write-back pull request
     steps:
       - uses: {CHECKOUT}
         with:
@@ -136,6 +163,9 @@ jobs:
       - uses: {action}
         with:
           command: sync
+          backend: github
+          write-back: pull-request
+          dry-run: ${{{{ inputs.dry-run == true }}}}
           # Reminders (opt-in): the daily run above also comments on tickets before they are
           # due, on the day, when overdue, and escalates. Add `remind: {{}}` to .tracker.yml and:
           # remind: "true"
@@ -148,11 +178,8 @@ def _workflow_report(action: str) -> str:
 on:
   schedule:
     - cron: "0 7 * * 1"  # Mondays 07:00 UTC
-  workflow_dispatch:
-
-permissions:
-  contents: read
-  issues: write  # the report issue
+{_DRY_RUN_INPUT}
+permissions: {{}}  # each job names what it needs
 
 concurrency:
   group: {CONCURRENCY}
@@ -161,6 +188,10 @@ concurrency:
 jobs:
   report:
     runs-on: ubuntu-latest
+    timeout-minutes: 15
+    permissions:
+      contents: read
+      issues: write  # the report issue
     steps:
       - uses: {CHECKOUT}
         with:
@@ -168,7 +199,9 @@ jobs:
       - uses: {action}
         with:
           command: report
+          backend: github
           post-report: "true"
+          dry-run: ${{{{ inputs.dry-run == true }}}}  # true: job summary only, not posted
           # Chat delivery (opt-in): add `notify: {{slack: {{}}}}` to .tracker.yml and a secret:
           # slack-webhook-url: ${{{{ secrets.SLACK_WEBHOOK_URL }}}}
           # teams-webhook-url: ${{{{ secrets.TEAMS_WEBHOOK_URL }}}}
@@ -182,12 +215,14 @@ on:
   pull_request:
     paths: ["postmortems/**"]
 
-permissions:
-  contents: read
+permissions: {{}}  # each job names what it needs
 
 jobs:
   lint:
     runs-on: ubuntu-latest
+    timeout-minutes: 10
+    permissions:
+      contents: read
     steps:
       - uses: {CHECKOUT}
         with:
@@ -214,14 +249,17 @@ def repo_from_git(root: Path) -> str | None:
     return gh.group(1) if gh else None
 
 
-def planned_files(repo: str | None, action_ref: str = DEFAULT_ACTION_REF) -> list[PlannedFile]:
+def planned_files(
+    repo: str | None, action_ref: str = DEFAULT_ACTION_REF, branch: str = DEFAULT_BRANCH
+) -> list[PlannedFile]:
     """Every file `tracker init` writes, relative to the repository root."""
     return [
         PlannedFile(".tracker.yml", config_text(repo)),
         PlannedFile("postmortems/TEMPLATE.md", TEMPLATE),
-        PlannedFile(".github/workflows/postmortem-sync.yml", _workflow_sync(action_ref)),
+        PlannedFile(".github/workflows/postmortem-sync.yml", _workflow_sync(action_ref, branch)),
         PlannedFile(".github/workflows/postmortem-report.yml", _workflow_report(action_ref)),
         PlannedFile(".github/workflows/postmortem-lint.yml", _workflow_lint(action_ref)),
+        PlannedFile(".github/dependabot.yml", DEPENDABOT),
     ]
 
 
@@ -244,81 +282,30 @@ def write_files(root: Path, files: list[PlannedFile], force: bool) -> list[tuple
     return done
 
 
+IGNORED = ".tracker/"  # the local backend's database: never committed
+
+
+def ensure_gitignore(root: Path) -> tuple[str, str]:
+    """Add `.tracker/` to .gitignore unless a line already ignores it; (path, what happened)."""
+    target = root / ".gitignore"
+    try:
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    lines = {line.strip() for line in text.splitlines()}
+    if lines & {IGNORED, IGNORED.rstrip("/"), "/" + IGNORED, "/" + IGNORED.rstrip("/")}:
+        return ".gitignore", "unchanged"
+    sep = "" if not text or text.endswith("\n") else "\n"
+    comment = "# postmortem-tracker's local ticket database\n"
+    target.write_text(text + sep + comment + IGNORED + "\n", encoding="utf-8")
+    return ".gitignore", "updated" if text else "created"
+
+
 def config_schema() -> dict[str, Any]:
     """The JSON Schema of `.tracker.yml` (for editor completion)."""
-    schema = Config.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "postmortem-tracker configuration (.tracker.yml)"
-    return schema
-
-
-def _type_of(prop: dict[str, Any], defs: dict[str, Any]) -> str:
-    if "$ref" in prop:
-        return "section"
-    if "enum" in prop:
-        return " \\| ".join(json.dumps(v) for v in prop["enum"])
-    if "const" in prop:
-        return json.dumps(prop["const"])
-    if "anyOf" in prop:
-        return " or ".join(_type_of(p, defs) for p in prop["anyOf"])
-    t = prop.get("type", "any")
-    if t == "array":
-        return f"list of {_type_of(prop.get('items', {}), defs)}"
-    if t == "object":
-        extra = prop.get("additionalProperties")
-        return f"map to {_type_of(extra, defs)}" if isinstance(extra, dict) else "map"
-    return str(t)
+    return config_docs.config_schema()
 
 
 def configuration_markdown() -> str:
-    """docs/configuration.md, generated from the schema (a test fails when the file drifts)."""
-    schema = config_schema()
-    defs: dict[str, Any] = schema.get("$defs", {})
-    out = [
-        "# Configuration reference",
-        "",
-        "<!-- Generated by `tracker config docs`; do not edit by hand. -->",
-        "",
-        "`.tracker.yml` at the root of the repository, or `--config FILE`. Every key is "
-        "optional. Unknown keys are errors. `tracker config schema` prints the JSON Schema "
-        "for editor completion.",
-        "",
-    ]
-
-    base = Config().model_dump(mode="json")
-    base["github"] = GitHubConfig().model_dump(mode="json")
-    base["jira"] = JiraConfig().model_dump(mode="json")
-
-    def default_for(path: str, name: str, prop: dict[str, Any]) -> str:
-        node: Any = base
-        for part in [] if path == "top level" else path.split("."):
-            node = node.get(part, {}) if isinstance(node, dict) else {}
-        if isinstance(node, dict) and name in node:
-            return json.dumps(node[name], ensure_ascii=False)
-        return json.dumps(prop["default"]) if "default" in prop else ""
-
-    def section(title: str, node: dict[str, Any]) -> None:
-        out.extend([f"## `{title}`", ""])
-        if node.get("description"):
-            out.extend([node["description"], ""])
-        out.extend(["| Key | Type | Default | Meaning |", "|---|---|---|---|"])
-        nested: list[tuple[str, dict[str, Any]]] = []
-        for name, prop in node.get("properties", {}).items():
-            ref = prop.get("$ref") or next(
-                (p.get("$ref") for p in prop.get("anyOf", []) if "$ref" in p), None
-            )
-            default = default_for(title, name, prop).replace("|", "\\|")
-            desc = (prop.get("description") or "").replace("|", "\\|").replace("\n", " ")
-            if ref:
-                sub = defs[ref.split("/")[-1]]
-                nested.append((f"{title}.{name}" if title != "top level" else name, sub))
-                out.append(f"| `{name}` | section | | see [`{name}`](#{name}) below |")
-            else:
-                kind = _type_of(prop, defs)
-                out.append(f"| `{name}` | {kind} | `{default}` | {desc} |")
-        out.append("")
-        for sub_title, sub in nested:
-            section(sub_title, sub)
-
-    section("top level", schema)
-    return "\n".join(out).rstrip("\n") + "\n"
+    """docs/configuration.md (a test fails when the file drifts)."""
+    return config_docs.configuration_markdown()

@@ -159,7 +159,7 @@ def status_rows(
         overdue = t.due is not None and t.due < as_of
         if overdue_only and not overdue:
             continue
-        age = (as_of - t.created_at.astimezone(tz).date()).days if t.created_at else None
+        age = _age_days(t, as_of, tz)
         rows.append(
             StatusRow(
                 ref=t.ref,
@@ -183,3 +183,17 @@ def _ref_key(ref: str) -> tuple[str, int]:
     if not head:
         head, num = "", ref.lstrip("#")
     return (head, int(num)) if num.isdigit() else (ref, 0)
+
+
+def _age_days(t: Ticket, as_of: dt.date, tz: dt.tzinfo) -> int | None:
+    """Days since the item was written: the postmortem's date, which the marker keeps (a ticket
+    created by a later sync or a backfill is not a younger item), else the ticket's creation."""
+    written = None
+    if t.marker is not None and t.marker.pm_date:
+        try:
+            written = dt.date.fromisoformat(t.marker.pm_date)
+        except ValueError:
+            written = None
+    if written is None and t.created_at is not None:
+        written = t.created_at.astimezone(tz).date()
+    return max(0, (as_of - written).days) if written is not None else None

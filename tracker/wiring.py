@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,14 @@ if TYPE_CHECKING:
 
 BACKEND_NAMES = ("local", "github", "jira")
 JIRA_URL_ENV = "TRACKER_JIRA_URL"  # overrides jira.url when set and not empty
+
+# Writes per run when sync.max_writes is unset. Local writes cost nothing: no budget. GitHub
+# allows about 80 content-creating requests a minute and 500 an hour (secondary limits), so
+# 300 a run leaves room for the other workflows of the repository. Jira Cloud has no published
+# per-hour write quota for API tokens (burst limits answer 429 with Retry-After, which the
+# backend honours), and creates go 50 to a request: 1000 a run.
+NO_BUDGET = sys.maxsize
+WRITE_BUDGETS: dict[str, int] = {"local": NO_BUDGET, "github": 300, "jira": 1000}
 
 
 @dataclass(frozen=True)
@@ -38,19 +47,26 @@ def now(loaded: LoadedConfig) -> dt.datetime:
     return dt.datetime.now(ZoneInfo(loaded.config.timezone))
 
 
-def sync_policy(loaded: LoadedConfig) -> SyncPolicy:
+def write_budget(loaded: LoadedConfig, backend: str) -> int:
+    """sync.max_writes, else the backend's own budget (none for the local file)."""
+    return loaded.config.sync.max_writes or WRITE_BUDGETS.get(backend, 300)
+
+
+def sync_policy(loaded: LoadedConfig, backend: str | None = None) -> SyncPolicy:
+    """The sync settings for `backend` (the one in use; default: the config's)."""
     cfg = loaded.config
+    name = backend or cfg.backend or "local"
     labels: tuple[str, ...] = ("postmortem",)
     templates: tuple[str, ...] = ()
-    if cfg.backend == "github" and cfg.github is not None:
+    if name == "github" and cfg.github is not None:
         labels, templates = tuple(cfg.github.labels), tuple(cfg.github.label_templates)
-    elif cfg.backend == "jira" and cfg.jira is not None:
+    elif name == "jira" and cfg.jira is not None:
         labels = tuple(cfg.jira.labels)
     return SyncPolicy(
         close_removed=cfg.sync.close_removed,
         max_closes=cfg.sync.max_closes,
         done_items=cfg.sync.done_items,
-        max_writes=cfg.sync.max_writes,
+        max_writes=write_budget(loaded, name),
         default_due=dict(cfg.sync.default_due),
         since=cfg.sync.since,
         owners=dict(cfg.owners),
@@ -98,6 +114,8 @@ def build_backend(loaded: LoadedConfig, override: str | None = None) -> BuiltBac
         )
     if name == "local":
         path = loaded.root / cfg.local.path
+        if path.exists():
+            notice = None  # said on the first run; daily runs stay quiet
         return BuiltBackend(LocalBackend(path), "local", notice)
     if name == "github":
         return BuiltBackend(_github(loaded), "github")
@@ -118,6 +136,8 @@ def _github(loaded: LoadedConfig) -> Backend:
         token=env(gh.token_env),
         env_repo=env("GITHUB_REPOSITORY"),
         env_api_url=env("GITHUB_API_URL"),
+        source_commit=source_commit(loaded),
+        source_prefix=repo_prefix(loaded.root),
     )
 
 
@@ -136,7 +156,39 @@ def _jira(loaded: LoadedConfig) -> Backend:
         email=env(jc.email_env),
         token=env(jc.token_env),
         pat=env(jc.pat_env),
+        source_url=postmortem_link_base(loaded),
     )
+
+
+def source_commit(loaded: LoadedConfig) -> str | None:
+    """The commit the postmortems were read at: $GITHUB_SHA under Actions, else the checkout's
+    HEAD; links built on it are permalinks."""
+    from tracker.gitdiff import head_commit  # noqa: PLC0415
+
+    sha = env("GITHUB_SHA") or ""
+    if len(sha) == 40 and all(c in "0123456789abcdef" for c in sha):
+        return sha
+    return head_commit(loaded.root)
+
+
+def postmortem_link_base(loaded: LoadedConfig) -> str | None:
+    """https://github.com/OWNER/NAME/blob/SHA[/folder]: where `<path>#L<line>` of a postmortem
+    is, at the commit read; None without a GitHub repository or a commit."""
+    from tracker.config import GitHubConfig  # noqa: PLC0415
+
+    gh = loaded.config.github or GitHubConfig()
+    repo = env("GITHUB_REPOSITORY") or gh.repo
+    sha = source_commit(loaded)
+    if not repo or not sha:
+        return None
+    api = gh.api_url or env("GITHUB_API_URL") or "https://api.github.com"
+    server = env("GITHUB_SERVER_URL") or (
+        "https://github.com"
+        if api.rstrip("/") == "https://api.github.com"
+        else api.split("/api/")[0]
+    )
+    prefix = repo_prefix(loaded.root).strip("/")
+    return f"{server.rstrip('/')}/{repo}/blob/{sha}" + (f"/{prefix}" if prefix else "")
 
 
 # --- the GitHub repository itself (forge.py), whatever the backend -----------------------------
@@ -145,6 +197,17 @@ def _jira(loaded: LoadedConfig) -> Backend:
 def forge_configured(loaded: LoadedConfig) -> bool:
     """A GitHub repository is configured: a `github:` section, or GITHUB_REPOSITORY (Actions)."""
     return loaded.config.github is not None or bool(env("GITHUB_REPOSITORY"))
+
+
+def forge_token_missing(loaded: LoadedConfig) -> tuple[str, str] | None:
+    """(repository, token variable) when the report repository has no token in the
+    environment; None when the token is there."""
+    from tracker.config import GitHubConfig  # noqa: PLC0415
+
+    gh = loaded.config.github or GitHubConfig()
+    if env(gh.token_env):
+        return None
+    return (gh.repo or env("GITHUB_REPOSITORY") or "the GitHub repository", gh.token_env)
 
 
 def build_forge(loaded: LoadedConfig, purpose: str, *, files: bool = False) -> Forge:

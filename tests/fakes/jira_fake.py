@@ -309,9 +309,10 @@ class JiraFake:
         url = urlsplit(request.url or "")
         raw = request.body or b""
         body = raw.encode() if isinstance(raw, str) else bytes(raw)
+        prefix = urlsplit(self.base_url).path  # a gateway base: /ex/jira/{cloudId}
         answer = self.handle(
             request.method or "GET",
-            url.path,
+            url.path.removeprefix(prefix) if prefix else url.path,
             parse_qs(url.query, keep_blank_values=True),
             dict(request.headers),
             body,

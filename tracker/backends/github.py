@@ -87,6 +87,8 @@ class GitHubBackend:
         report_label: str = "postmortem-report",
         get_retries: int = 3,
         rate_limit_retries: int = 5,
+        source_commit: str | None = None,
+        source_prefix: str = "",
     ) -> None:
         if not _REPO_RE.fullmatch(repo or ""):
             raise ConfigError(f"github.repo must look like owner/name, got {repo!r}")
@@ -111,7 +113,12 @@ class GitHubBackend:
         self.rate_limit_retries = rate_limit_retries
         self._clock = clock  # stamps markers with the time of each write (human activity)
         self._view = RepoView(repo, self.api_url, token_env, self.label_templates, due_milestones)
-        self._source_url = f"{html_base(self.api_url)}/{source_repo or repo}/blob/HEAD"
+        # A permalink: the commit the sync read, so a line number never drifts (blob/HEAD
+        # moves with every commit). HEAD only when no commit is known (not a git checkout).
+        base = f"{html_base(self.api_url)}/{source_repo or repo}/blob/{source_commit or 'HEAD'}"
+        self._source_url = base + (
+            f"/{source_prefix.strip('/')}" if source_prefix.strip("/") else ""
+        )
         self._http = GitHubHTTP(  # builds its client on first use: no I/O here
             self._view,
             token,
@@ -527,6 +534,9 @@ def from_config(
     env_repo: str | None,
     env_api_url: str | None,
     sleeper: Sleeper = time.sleep,
+    *,
+    source_commit: str | None = None,
+    source_prefix: str = "",
 ) -> GitHubBackend:
     """The backend for `cfg`; the caller reads the environment and passes its values in.
 
@@ -559,6 +569,8 @@ def from_config(
         sleeper=sleeper,
         token_env=cfg.token_env,
         source_repo=env_repo if env_repo and _REPO_RE.fullmatch(env_repo) else None,
+        source_commit=source_commit,
+        source_prefix=source_prefix,
     )
 
 

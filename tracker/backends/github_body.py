@@ -51,6 +51,10 @@ _MENTION_RE = re.compile(
     r"(?<![A-Za-z0-9_`.@/+-])@([A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38})(/[A-Za-z0-9_.-]+)?"
 )
 _PREFIX_RE = re.compile(r"postmortem-tracker", re.I)
+WJ = "\u2060"  # WORD JOINER: invisible, and GitHub no longer sees an issue reference
+# GitHub's autolinked references: #123, GH-123, owner/repo#123 (not inside a word or an
+# HTML entity such as &#45;).
+_ISSUE_REF_RE = re.compile(r"(?<![\w&])((?:[\w.-]+/[\w.-]+)?#|\bGH-)(\d+)\b", re.I)
 _LOGIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 _FIELD_RE = re.compile(r"^- (Owners|Due|Priority|Type|Severity|Postmortem): (.*?)\r?$")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -91,6 +95,9 @@ def escape_text(text: str, allowed: frozenset[str] = frozenset()) -> str:
     """
     # Replacements contain neither '<' nor '>', so they cannot form new delimiters.
     text = text.replace("<!--", "&lt;!--").replace("-->", "--&gt;").replace("--!>", "--!&gt;")
+    # `#123`, `GH-123` and `owner/repo#123` would link an unrelated issue of this repository
+    # (or another); a word joiner after the `#` or `-` keeps the text and drops the link.
+    text = _ISSUE_REF_RE.sub(lambda m: m.group(1) + WJ + m.group(2), text)
     text = _PREFIX_RE.sub(lambda m: m.group(0).replace("-", "&#45;"), text)
 
     def neutralise(m: re.Match[str]) -> str:
@@ -195,7 +202,7 @@ class BodyContext:
 
     owners_map: Mapping[str, str]
     assignable: frozenset[str]  # casefolded logins that will be assigned (may be mentioned)
-    source_url: str | None  # e.g. https://github.com/acme/infra/blob/HEAD (no trailing slash)
+    source_url: str | None  # e.g. https://github.com/acme/infra/blob/<sha> (no trailing slash)
 
 
 def _login_for(owner: str, owners_map: Mapping[str, str]) -> str:

@@ -135,6 +135,7 @@ class JiraBackend:
         clock: Clock = _utcnow,
         source_url: str | None = None,
         credential_names: Mapping[str, str] | None = None,
+        site_url: str | None = None,
     ) -> None:
         if not (pat or (email and token)):
             raise ConfigError(
@@ -147,6 +148,9 @@ class JiraBackend:
                 f"jira.transitions: unknown keys {sorted(unknown)}; use done, dropped, reopen"
             )
         self.url = url.rstrip("/")
+        # Links shown to people: the site, also when requests go through Atlassian's gateway
+        # (scoped API tokens: https://api.atlassian.com/ex/jira/{cloudId}).
+        self.site_url = (site_url or url).rstrip("/")
         self.project = project
         self.issue_type = issue_type
         self.labels = tuple(labels)
@@ -387,11 +391,15 @@ class JiraBackend:
     # --- reading issues ------------------------------------------------------------------------
 
     def _browse(self, key: str) -> str:
-        return f"{self.url}/browse/{key}"
+        return f"{self.site_url}/browse/{key}"
 
     def _reader(self) -> Reader:
         return Reader(
-            self.url, self._cloud, self.wont_do, self.transitions.get("dropped"), self._prio_back
+            self.site_url,
+            self._cloud,
+            self.wont_do,
+            self.transitions.get("dropped"),
+            self._prio_back,
         )
 
     def _view(
@@ -451,9 +459,9 @@ class JiraBackend:
 
     def _key_of(self, ref: str) -> str | None:
         ref = ref.strip()
-        prefix = f"{self.url}/browse/"
-        if ref.startswith(prefix):
-            ref = ref[len(prefix) :].split("?", 1)[0].split("#", 1)[0]
+        for prefix in {f"{self.site_url}/browse/", f"{self.url}/browse/"}:
+            if ref.startswith(prefix):
+                ref = ref[len(prefix) :].split("?", 1)[0].split("#", 1)[0]
         m = re.fullmatch(rf"({re.escape(self.project)}-\d+)", ref, flags=re.I)
         return m.group(1).upper() if m else None
 
@@ -1021,6 +1029,14 @@ class JiraBackend:
         return self._browse(str(data.get("key")))
 
 
+GATEWAY = re.compile(r"https://api\.atlassian\.com/ex/jira/[0-9a-fA-F-]{8,}/?")
+
+
+def is_gateway(url: str) -> bool:
+    """`url` is the Atlassian API gateway of one site, which scoped API tokens need."""
+    return GATEWAY.fullmatch(url.strip()) is not None
+
+
 def from_config(
     cfg: JiraConfig,
     owners: Mapping[str, str],
@@ -1058,10 +1074,18 @@ def from_config(
             "Jira Data Center"
         )
     assert cfg.url is not None and cfg.project is not None
+    gateway = is_gateway(cfg.url)
+    if gateway and not cfg.site_url:
+        raise ConfigError(
+            f".tracker.yml: jira.url {cfg.url} is Atlassian's API gateway (scoped API tokens): "
+            "set jira.site_url to the site people open, e.g. https://acme.atlassian.net, so "
+            "the links in tickets and reports work"
+        )
     return JiraBackend(
         cfg.url,
         project=cfg.project,
-        deployment=cfg.deployment,
+        deployment="cloud" if gateway else cfg.deployment,
+        site_url=cfg.site_url,
         email=email,
         token=token,
         pat=pat,

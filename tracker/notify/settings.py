@@ -35,19 +35,27 @@ class DuePolicyConfig(_Model):
     severity: dict[str, int] = Field(
         default_factory=dict,
         description="Days by postmortem severity, e.g. {SEV1: 14, SEV2: 30}.",
+        examples=[{"SEV1": 14, "SEV2": 30}],
     )
     priority: dict[str, int] = Field(
-        default_factory=dict, description="Days by item priority, e.g. {P0: 7, P1: 21}."
+        default_factory=dict,
+        description="Days by item priority, e.g. {P0: 7, P1: 21}.",
+        examples=[{"P0": 7, "P1": 21}],
     )
     default: int | None = Field(
-        None, ge=0, description="Days for items no rule above matches; unset: no due date."
+        None,
+        ge=0,
+        description="Days for items no rule above matches; unset: no due date.",
+        examples=[56],
     )
     days: Literal["calendar", "business"] = Field(
         "calendar",
         description="Count calendar days, or business days (Monday to Friday, not `holidays`).",
     )
     holidays: list[dt.date] = Field(
-        default_factory=list, description="Days business-day counting skips (YYYY-MM-DD)."
+        default_factory=list,
+        description="Days business-day counting skips (YYYY-MM-DD).",
+        examples=[["2026-12-25", "2027-01-01"]],
     )
 
     @field_validator("severity", "priority")
@@ -79,15 +87,18 @@ class RemindConfig(_Model):
         default_factory=list,
         description="Who `escalate` mentions: a person (as in `owners:`), a GitHub team "
         "(@org/team), or `owner` / `facilitator` (the postmortem's front matter).",
+        examples=[["@acme/sre-leads"]],
     )
     stages: list[StageName] = Field(
         default_factory=lambda: list(_ALL_STAGES),
         description="The stages to send.",
+        examples=[["due_soon", "overdue", "escalate"]],
     )
     quiet_hours: str | None = Field(
         None,
         description="No comments between these local times, e.g. '20:00-08:00' (the config's "
         "`timezone`); a later run sends them.",
+        examples=["22:00-07:00"],
     )
     skip_weekends: bool = Field(False, description="No comments on Saturdays and Sundays.")
     max_comments_per_day: int = Field(
@@ -140,18 +151,35 @@ class TeamsConfig(_Model):
 class EmailConfig(_Model):
     """E-mail over SMTP with STARTTLS."""
 
-    host: str | None = Field(None, description="SMTP server (needed to send).")
-    port: int = Field(587, ge=1, le=65535)
+    host: str | None = Field(
+        None, description="SMTP server (needed to send).", examples=["smtp.example.com"]
+    )
+    port: int = Field(
+        587, ge=1, le=65535, examples=[587], description="SMTP port (587 for STARTTLS)."
+    )
     starttls: bool = Field(True, description="Upgrade with STARTTLS (refuse to send without).")
-    username_env: str | None = Field(None, description="Variable holding the SMTP user name.")
-    password_env: str | None = Field(None, description="Variable holding the SMTP password.")
-    sender: str | None = Field(None, description="From: address (needed to send).")
-    to: list[str] = Field(default_factory=list, description="Recipients of the weekly report.")
+    username_env: str | None = Field(
+        None, description="Variable holding the SMTP user name.", examples=["SMTP_USER"]
+    )
+    password_env: str | None = Field(
+        None, description="Variable holding the SMTP password.", examples=["SMTP_PASSWORD"]
+    )
+    sender: str | None = Field(
+        None, description="From: address (needed to send).", examples=["postmortems@example.com"]
+    )
+    to: list[str] = Field(
+        default_factory=list,
+        description="Recipients of the weekly report.",
+        examples=[["sre@example.com"]],
+    )
     owner_emails: dict[str, str] = Field(
         default_factory=dict,
         description="Owner (as in `owners:` or as written) -> address, for per-owner digests.",
+        examples=[{"amara": "amara@example.com"}],
     )
-    timeout_s: float = Field(30.0, gt=0)
+    timeout_s: float = Field(
+        30.0, gt=0, examples=[30], description="Seconds to wait for the server."
+    )
 
     @field_validator("username_env", "password_env")
     @classmethod
@@ -168,6 +196,7 @@ class NotifyConfig(_Model):
     report_url: str | None = Field(
         None,
         description="Link to the full report in messages; default: the posted report issue.",
+        examples=["https://github.com/acme/infra/issues?q=label%3Apostmortem-report"],
     )
     top_items: int = Field(10, ge=1, le=40, description="Overdue items listed in a message.")
-    timeout_s: float = Field(15.0, gt=0, description="Webhook request timeout.")
+    timeout_s: float = Field(15.0, gt=0, description="Webhook request timeout.", examples=[30])
